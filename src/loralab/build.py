@@ -1,0 +1,42 @@
+"""Turn a composed config into the objects of a run: DataModule, model, Trainer."""
+
+from __future__ import annotations
+
+import logging
+
+import lightning as L
+from hydra.utils import instantiate
+from omegaconf import DictConfig
+
+from loralab.classification_module import TextClassificationModule
+from loralab.data import TextClassificationDataModule
+
+log = logging.getLogger(__name__)
+
+
+def build_datamodule(cfg: DictConfig) -> TextClassificationDataModule:
+    """The DataModule with its data loaded and tokenizer fitted (the model's size depends on it)."""
+    datamodule = instantiate(cfg.data, tokenizer=instantiate(cfg.model.tokenizer))
+    datamodule.prepare_data()
+    datamodule.setup("fit")
+    return datamodule
+
+
+def build_module(cfg: DictConfig, datamodule: TextClassificationDataModule) -> TextClassificationModule:
+    """``model.net`` sized for the tokenizer, wrapped by ``model.lora`` when the config has one."""
+    net = instantiate(cfg.model.net, **datamodule.tokenizer.model_kwargs())
+    if cfg.model.get("lora"):
+        net = instantiate(cfg.model.lora, model=net)
+    return TextClassificationModule(
+        net=net,
+        num_classes=datamodule.num_classes,
+        optimizer=instantiate(cfg.optim.optimizer),
+        scheduler=instantiate(cfg.optim.scheduler) if cfg.optim.get("scheduler") else None,
+        scheduler_interval=cfg.optim.get("scheduler_interval", "epoch"),
+    )
+
+
+def build_trainer(cfg: DictConfig) -> L.Trainer:
+    callbacks = [instantiate(c) for c in (cfg.get("callbacks") or {}).values() if c and "_target_" in c]
+    loggers = [instantiate(c) for c in (cfg.get("logger") or {}).values() if c and "_target_" in c]
+    return instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False)

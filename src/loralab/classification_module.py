@@ -1,0 +1,95 @@
+"""The LightningModule shared by every model family: batch dict in, logits out."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+import lightning as L
+import torch
+from torch import nn
+from torchmetrics import MaxMetric, MeanMetric
+from torchmetrics.classification import MulticlassAccuracy, MulticlassF1Score
+
+OptimizerFactory = Callable[[Iterable[nn.Parameter]], torch.optim.Optimizer]
+SchedulerFactory = Callable[[torch.optim.Optimizer], torch.optim.lr_scheduler.LRScheduler]
+
+
+class TextClassificationModule(L.LightningModule):
+    """Cross-entropy training of any ``net(input_ids=..., attention_mask=...)`` that returns logits
+    (or an output with ``.logits``, as Hugging Face models do).
+
+    Logs ``train/loss``, ``train/acc``, ``val/loss``, ``val/acc``, ``val/f1``, ``val/acc_best``,
+    ``test/loss``, ``test/acc``, ``test/f1``. The optimizer sees only trainable parameters, so a
+    LoRA run's optimizer state is as small as its adapter.
+    """
+
+    def __init__(
+        self,
+        net: nn.Module,
+        num_classes: int,
+        optimizer: OptimizerFactory,
+        scheduler: SchedulerFactory | None = None,
+        scheduler_interval: str = "epoch",
+    ) -> None:
+        super().__init__()
+        self.net = net
+        self.optimizer_factory = optimizer
+        self.scheduler_factory = scheduler
+        self.scheduler_interval = scheduler_interval
+        self.criterion = nn.CrossEntropyLoss()
+        self.metrics = nn.ModuleDict(
+            {
+                f"{stage}_{name}": metric
+                for stage in ("train", "val", "test")
+                for name, metric in (
+                    ("acc", MulticlassAccuracy(num_classes, average="micro")),
+                    ("f1", MulticlassF1Score(num_classes, average="macro")),
+                    ("loss", MeanMetric()),
+                )
+            }
+        )
+        self.val_acc_best = MaxMetric()
+
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        output = self.net(input_ids=input_ids, attention_mask=attention_mask)
+        return getattr(output, "logits", output)
+
+    def _step(self, batch: dict[str, torch.Tensor], stage: str) -> torch.Tensor:
+        logits = self(batch["input_ids"], batch["attention_mask"])
+        loss = self.criterion(logits, batch["labels"])
+        self.metrics[f"{stage}_loss"](loss.detach())
+        self.metrics[f"{stage}_acc"](logits.detach(), batch["labels"])
+        self.metrics[f"{stage}_f1"](logits.detach(), batch["labels"])
+        # Metric objects are logged, so Lightning computes them once per epoch: no per-step host sync.
+        on_step = stage == "train"
+        self.log(f"{stage}/loss", self.metrics[f"{stage}_loss"], on_step=on_step, on_epoch=True, prog_bar=True)
+        self.log(f"{stage}/acc", self.metrics[f"{stage}_acc"], on_step=False, on_epoch=True, prog_bar=stage != "train")
+        self.log(f"{stage}/f1", self.metrics[f"{stage}_f1"], on_step=False, on_epoch=True)
+        return loss
+
+    def on_train_start(self) -> None:
+        # The sanity-check validation before training must not count as a "best".
+        self.val_acc_best.reset()
+
+    def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
+        return self._step(batch, "train")
+
+    def validation_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> None:
+        self._step(batch, "val")
+
+    def on_validation_epoch_end(self) -> None:
+        self.val_acc_best(self.metrics["val_acc"].compute())
+        self.log("val/acc_best", self.val_acc_best.compute(), prog_bar=True)
+
+    def test_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> None:
+        self._step(batch, "test")
+
+    def configure_optimizers(self):
+        trainable = [p for p in self.parameters() if p.requires_grad]
+        if not trainable:
+            raise ValueError("the model has no trainable parameters; check model.lora and model.freeze_embeddings")
+        optimizer = self.optimizer_factory(trainable)
+        if self.scheduler_factory is None:
+            return optimizer
+        scheduler = self.scheduler_factory(optimizer)
+        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": self.scheduler_interval}}

@@ -1,0 +1,24 @@
+"""LoRA from scratch: layers, injection by module name, and trainable-parameter selection."""
+
+from loralab.lora.apply import apply_lora
+from loralab.lora.inject import (
+    LORA_LAYER_TYPES,
+    inject_lora,
+    lora_layers,
+    mark_only_lora_as_trainable,
+    merge_lora,
+    unmerge_lora,
+)
+from loralab.lora.layers import LoRALinear, lora_scaling
+
+__all__ = [
+    "LORA_LAYER_TYPES",
+    "LoRALinear",
+    "apply_lora",
+    "inject_lora",
+    "lora_layers",
+    "lora_scaling",
+    "mark_only_lora_as_trainable",
+    "merge_lora",
+    "unmerge_lora",
+]

@@ -1,0 +1,118 @@
+"""Put LoRA layers into a model by module name, as PEFT's ``target_modules`` does."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+
+from torch import nn
+
+from loralab.lora.layers import LoRALinear
+
+# Which LoRA class wraps which layer type; a new adapter type is one more entry.
+LORA_LAYER_TYPES: dict[type[nn.Module], type[nn.Module]] = {nn.Linear: LoRALinear}
+
+
+def _is_lora_layer(module: nn.Module) -> bool:
+    return isinstance(module, tuple(LORA_LAYER_TYPES.values()))
+
+
+def matches_target(name: str, target_modules: str | Sequence[str]) -> bool:
+    """PEFT's rule: a string is a regex that must match the full name; a list matches a name
+    exactly or its last dotted parts (``"fc1"`` matches ``"encoder.fc1"``)."""
+    if isinstance(target_modules, str):
+        return re.fullmatch(target_modules, name) is not None
+    return any(name == t or name.endswith("." + t) for t in target_modules)
+
+
+def _lora_candidates(model: nn.Module) -> list[str]:
+    return [
+        name
+        for name, module in model.named_modules()
+        if name and isinstance(module, tuple(LORA_LAYER_TYPES)) and not _is_lora_layer(module)
+    ]
+
+
+def inject_lora(
+    model: nn.Module,
+    target_modules: str | Sequence[str],
+    rank: int,
+    alpha: float,
+    dropout: float = 0.0,
+    scaling: str = "standard",
+) -> list[str]:
+    """Replace each targeted layer of ``model`` in place by its LoRA wrapper.
+
+    Returns the names that were wrapped. Raises ``ValueError`` listing the model's candidate
+    modules when a target matches nothing, so a typo fails at once instead of training nothing.
+    """
+    if isinstance(target_modules, str):
+        targets: str | list[str] = target_modules
+    else:
+        targets = list(target_modules)
+        if not targets:
+            raise ValueError("model.lora.target_modules is empty; name at least one module, e.g. [fc1]")
+    # Collect first: replacing while iterating named_modules() would visit the new layers.
+    to_wrap = [
+        (name, module)
+        for name, module in model.named_modules()
+        if name and matches_target(name, targets) and not _is_lora_layer(module)
+    ]
+    unsupported = [f"{n} ({type(m).__name__})" for n, m in to_wrap if type(m) not in LORA_LAYER_TYPES]
+    if unsupported:
+        kinds = ", ".join(t.__name__ for t in LORA_LAYER_TYPES)
+        raise ValueError(f"LoRA target(s) {', '.join(unsupported)} are not of a supported type ({kinds})")
+    missing = _unmatched_targets(targets, [n for n, _ in to_wrap])
+    if missing or not to_wrap:
+        raise ValueError(
+            f"LoRA target_modules {missing or targets} match no module of {type(model).__name__}; "
+            f"candidates: {', '.join(_lora_candidates(model))}"
+        )
+    for name, module in to_wrap:
+        parent_name, _, child_name = name.rpartition(".")
+        parent = model.get_submodule(parent_name) if parent_name else model
+        wrapper = LORA_LAYER_TYPES[type(module)](module, rank=rank, alpha=alpha, dropout=dropout, scaling=scaling)
+        setattr(parent, child_name, wrapper)
+    return [name for name, _ in to_wrap]
+
+
+def _unmatched_targets(targets: str | list[str], wrapped: list[str]) -> list[str]:
+    if isinstance(targets, str):
+        return []
+    return [t for t in targets if not any(matches_target(n, [t]) for n in wrapped)]
+
+
+def lora_layers(model: nn.Module) -> Iterable[tuple[str, nn.Module]]:
+    return ((n, m) for n, m in model.named_modules() if _is_lora_layer(m))
+
+
+def mark_only_lora_as_trainable(model: nn.Module, modules_to_save: Sequence[str] = ()) -> None:
+    """Freeze everything but the LoRA factors and the named extra modules (e.g. a new head).
+
+    ``modules_to_save`` uses the same matching as ``target_modules``; a name that matches nothing
+    raises, for the same reason.
+    """
+    for param in model.parameters():
+        param.requires_grad = False
+    for _, layer in lora_layers(model):
+        layer.lora_A.requires_grad = True
+        layer.lora_B.requires_grad = True
+    for target in modules_to_save:
+        found = [m for n, m in model.named_modules() if n and matches_target(n, [target])]
+        if not found:
+            names = [n for n, _ in model.named_modules() if n]
+            raise ValueError(f"modules_to_save entry {target!r} matches no module; candidates: {', '.join(names)}")
+        for module in found:
+            for param in module.parameters():
+                param.requires_grad = True
+
+
+def merge_lora(model: nn.Module) -> None:
+    """Merge every LoRA layer of ``model`` (see ``LoRALinear.merge``)."""
+    for _, layer in lora_layers(model):
+        layer.merge()
+
+
+def unmerge_lora(model: nn.Module) -> None:
+    for _, layer in lora_layers(model):
+        layer.unmerge()

@@ -1,0 +1,23 @@
+"""Train a text classifier as the Hydra config says: ``python train.py [overrides]``.
+
+Examples:
+    python train.py data=ag_news trainer.max_epochs=5
+    python train.py model=lora_textclassifier model.lora.rank=4
+    python train.py -m model.lora.rank=1,2,4,8      # a sweep
+"""
+
+import hydra
+from omegaconf import DictConfig
+
+from loralab.training import train
+
+
+@hydra.main(version_base="1.3", config_path="conf", config_name="train")
+def main(cfg: DictConfig) -> float | None:
+    metrics = train(cfg)
+    # Sweepers (Optuna) optimise the value returned here.
+    return metrics.get(cfg.get("optimized_metric"))
+
+
+if __name__ == "__main__":
+    main()
