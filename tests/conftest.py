@@ -1,0 +1,89 @@
+"""Shared fixtures: tiny data sets on disk and the real Hydra config composed with overrides."""
+
+from __future__ import annotations
+
+import os
+import random
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from hydra import compose, initialize_config_dir
+from hydra.core.global_hydra import GlobalHydra
+from hydra.core.hydra_config import HydraConfig
+from omegaconf import DictConfig, open_dict
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+CONFIG_DIR = PROJECT_ROOT / "conf"
+REAL_DATA_DIR = os.environ.get("LORALAB_DATA_DIR")
+
+POSITIVE = ["great", "wonderful", "loved", "superb", "brilliant", "moving"]
+NEGATIVE = ["awful", "boring", "hated", "dull", "terrible", "waste"]
+FILLER = ["the", "movie", "film", "plot", "actors", "story", "was", "and", "a", "it"]
+
+
+@pytest.fixture(autouse=True)
+def _offline(monkeypatch, tmp_path):
+    """Nothing in the tests may reach the network; each test gets its own cache."""
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
+    monkeypatch.setenv("LORALAB_CACHE_DIR", str(tmp_path / "cache"))
+
+
+def sentiment_rows(n: int, seed: int) -> dict[str, list]:
+    """Reviews whose label is given by which word list they draw from: learnable in one epoch."""
+    rng = random.Random(seed)
+    texts, labels = [], []
+    for i in range(n):
+        label = i % 2
+        words = rng.choices(FILLER, k=rng.randint(3, 12)) + rng.choices(POSITIVE if label else NEGATIVE, k=2)
+        rng.shuffle(words)
+        texts.append(" ".join(words).capitalize() + ".<br /><br />" + rng.choice(["Really!", "Yes."]))
+        labels.append(label)
+    return {"text": texts, "label": labels}
+
+
+def write_parquet(path: Path, rows: dict[str, list]) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pq.write_table(pa.table(rows), path)
+    return path
+
+
+@pytest.fixture
+def tiny_data_dir(tmp_path) -> Path:
+    """``<dir>/imdb/{train,test}.parquet`` with 200 train and 100 test reviews."""
+    root = tmp_path / "data"
+    write_parquet(root / "imdb" / "train.parquet", sentiment_rows(200, seed=1))
+    write_parquet(root / "imdb" / "test.parquet", sentiment_rows(100, seed=2))
+    return root
+
+
+def compose_train_config(output_dir: Path, overrides: list[str]) -> DictConfig:
+    """The config ``train.py`` would see, with Hydra's runtime set so ``${hydra:...}`` resolves."""
+    GlobalHydra.instance().clear()
+    with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
+        cfg = compose(config_name="train", overrides=overrides, return_hydra_config=True)
+    with open_dict(cfg):
+        cfg.hydra.runtime.output_dir = str(output_dir)
+    HydraConfig.instance().set_config(cfg)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    return cfg
+
+
+def tiny_run_overrides(data_dir: Path) -> list[str]:
+    """Small, fast and quiet: a few seconds per run on two CPU cores."""
+    return [
+        f"paths.data_dir={data_dir}",
+        "trainer.max_epochs=2",
+        "trainer.accelerator=cpu",
+        "trainer.enable_progress_bar=false",
+        "trainer.enable_model_summary=false",
+        "trainer.log_every_n_steps=1",
+        "callbacks.progress_bar=null",
+        "data.batch_size=16",
+        "model.tokenizer.min_frequency=1",
+        "model.net.embed_dim=16",
+        "model.net.hidden_dim=8",
+        "optim.optimizer.lr=0.03",
+    ]

@@ -1,0 +1,104 @@
+import pytest
+import torch
+
+from loralab.data import PadCollator, TextClassificationDataModule, WordTokenizer
+from loralab.data.encoded_split import encode_cached
+from loralab.data.text_split import TextSplit
+
+
+def _datamodule(data_dir, tmp_path, **kwargs) -> TextClassificationDataModule:
+    settings = {"val_fraction": 0.1, "batch_size": 8, "seed": 0, "cache_dir": str(tmp_path / "cache")} | kwargs
+    dm = TextClassificationDataModule("imdb", 2, WordTokenizer(min_frequency=1), data_dir=str(data_dir), **settings)
+    dm.setup("fit")
+    return dm
+
+
+def _texts(dm, split):
+    encoded = dm.splits[split]
+    return [tuple(encoded[i][0].tolist()) for i in range(len(encoded))]
+
+
+def test_split_sizes_and_whole_test(tiny_data_dir, tmp_path):
+    dm = _datamodule(tiny_data_dir, tmp_path)
+    assert {k: len(v) for k, v in dm.splits.items()} == {"train": 180, "val": 20, "test": 100}
+
+
+def test_same_seed_same_split_other_seed_other_split(tiny_data_dir, tmp_path):
+    first = _datamodule(tiny_data_dir, tmp_path, seed=0)
+    again = _datamodule(tiny_data_dir, tmp_path, seed=0)
+    other = _datamodule(tiny_data_dir, tmp_path, seed=1)
+    assert _texts(first, "val") == _texts(again, "val")
+    assert _texts(first, "val") != _texts(other, "val")
+    assert len(first.splits["val"]) == len(other.splits["val"])
+
+
+def test_max_samples_take_a_random_subset_of_both_labels(tiny_data_dir, tmp_path):
+    dm = _datamodule(tiny_data_dir, tmp_path, max_train_samples=50, max_test_samples=10)
+    assert len(dm.splits["train"]) + len(dm.splits["val"]) == 50 and len(dm.splits["test"]) == 10
+    assert set(dm.splits["test"].labels.tolist()) == {0, 1}
+
+
+def test_batches_are_padded_to_their_own_longest_text(tiny_data_dir, tmp_path):
+    dm = _datamodule(tiny_data_dir, tmp_path)
+    batch = next(iter(dm.val_dataloader()))
+    assert set(batch) == {"input_ids", "attention_mask", "labels"}
+    lengths = batch["attention_mask"].sum(dim=1)
+    assert batch["input_ids"].shape == (8, lengths.max().item())
+    assert (batch["input_ids"][batch["attention_mask"] == 0] == dm.tokenizer.pad_id).all()
+    assert (batch["input_ids"][batch["attention_mask"] == 1] != dm.tokenizer.pad_id).all()
+
+
+def test_collator_pads_and_masks():
+    batch = PadCollator(pad_id=0)([(torch.tensor([5, 6, 7]), torch.tensor(1)), (torch.tensor([8]), torch.tensor(0))])
+    assert batch["input_ids"].tolist() == [[5, 6, 7], [8, 0, 0]]
+    assert batch["attention_mask"].tolist() == [[1, 1, 1], [1, 0, 0]]
+    assert batch["labels"].tolist() == [1, 0]
+
+
+def test_max_length_cuts_texts(tiny_data_dir, tmp_path):
+    dm = _datamodule(tiny_data_dir, tmp_path, max_length=4)
+    assert dm.splits["train"].lengths().max().item() == 4
+    assert next(iter(dm.train_dataloader()))["input_ids"].shape[1] <= 4
+
+
+def test_empty_split_after_max_samples_is_refused(tiny_data_dir, tmp_path):
+    with pytest.raises(ValueError, match="the train split of imdb is empty"):
+        _datamodule(tiny_data_dir, tmp_path, max_train_samples=1, val_fraction=0.5)
+
+
+def test_labels_outside_the_classes_are_refused(tiny_data_dir, tmp_path):
+    dm = TextClassificationDataModule("imdb", 1, WordTokenizer(), data_dir=str(tiny_data_dir), cache_dir=str(tmp_path))
+    with pytest.raises(ValueError, match=r"labels \[1\] are outside 0..0; set data.num_classes"):
+        dm.setup("fit")
+
+
+class CountingEncoder:
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def encode(self, texts):
+        self.calls += 1
+        return [[len(t)] for t in texts]
+
+    def fingerprint(self):
+        return "counting-v1"
+
+
+def test_token_ids_are_cached_by_data_and_tokenizer(tmp_path):
+    split = TextSplit(["a", "bb", "ccc"], [0, 1, 0])
+    encoder = CountingEncoder()
+    first = encode_cached(split, encoder, tmp_path)
+    second = encode_cached(split, encoder, tmp_path)
+    assert encoder.calls == 1
+    assert torch.equal(first.ids, second.ids) and torch.equal(second.labels, torch.tensor([0, 1, 0]))
+    encode_cached(TextSplit(["a", "bb", "cccc"], [0, 1, 0]), encoder, tmp_path)
+    assert encoder.calls == 2
+
+
+def test_second_datamodule_reads_the_cache(tiny_data_dir, tmp_path, monkeypatch):
+    _datamodule(tiny_data_dir, tmp_path)
+    calls = []
+    monkeypatch.setattr(WordTokenizer, "encode", lambda self, texts: calls.append(1))
+    monkeypatch.setattr("loralab.data.word_tokenizer.Tokenizer.train_from_iterator", lambda *a, **k: calls.append(2))
+    _datamodule(tiny_data_dir, tmp_path)
+    assert calls == []

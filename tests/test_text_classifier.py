@@ -1,0 +1,38 @@
+import pytest
+import torch
+
+from loralab.models import TextClassifier, build_text_classifier
+
+
+def test_mean_pooling_ignores_padding():
+    torch.manual_seed(0)
+    model = TextClassifier(vocab_size=20, num_classes=3, embed_dim=8, hidden_dim=4)
+    ids = torch.tensor([[4, 5, 6]])
+    padded = torch.tensor([[4, 5, 6, 0, 0, 0, 0]])
+    alone = model(ids, torch.ones_like(ids))
+    in_long_batch = model(padded, (padded != 0).long())
+    torch.testing.assert_close(alone, in_long_batch)
+
+
+def test_submodule_names_and_frozen_embeddings():
+    model = TextClassifier(vocab_size=20, num_classes=2, freeze_embeddings=True)
+    assert [name for name, _ in model.named_children()] == ["embedding", "fc1", "fc2"]
+    assert not model.embedding.weight.requires_grad and model.fc1.weight.requires_grad
+    assert model.fc1.in_features == 100 and model.fc1.out_features == 128
+
+
+def test_glove_initialisation(tmp_path):
+    glove = tmp_path / "glove.txt"
+    glove.write_text("movie 1 2 3 4\nunrelated 9 9 9 9\ngreat -1 -2 -3 -4\n")
+    vocab = {"<pad>": 0, "<unk>": 1, "movie": 2, "great": 3}
+    model = build_text_classifier(vocab, num_classes=2, embed_dim=4, glove_path=glove)
+    assert model.embedding.weight[2].tolist() == [1, 2, 3, 4]
+    assert model.embedding.weight[3].tolist() == [-1, -2, -3, -4]
+    assert model.embedding.weight[0].abs().sum() == 0  # padding row stays zero
+
+
+def test_glove_dimension_mismatch_names_the_fix(tmp_path):
+    glove = tmp_path / "glove.txt"
+    glove.write_text("movie 1 2 3\n")
+    with pytest.raises(ValueError, match="set model.net.embed_dim=3"):
+        build_text_classifier({"<pad>": 0, "movie": 1}, num_classes=2, embed_dim=4, glove_path=glove)

@@ -1,0 +1,64 @@
+"""The real entry point on tiny data: composed config in-process, and ``train.py`` as a subprocess."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+from conftest import PROJECT_ROOT, compose_train_config, tiny_run_overrides
+from loralab.training import train
+
+REQUIRED_METRICS = {"val/acc_best", "test/acc", "test/loss", "trainable_params", "total_params", "train_seconds", "epochs"}
+
+
+def test_textclassifier_run_writes_metrics_vocab_checkpoints_and_tensorboard(tiny_data_dir, tmp_path):
+    run_dir = tmp_path / "run"
+    metrics = train(compose_train_config(run_dir, tiny_run_overrides(tiny_data_dir)))
+    saved = json.loads((run_dir / "metrics.json").read_text())
+    assert REQUIRED_METRICS <= set(saved) and saved == metrics
+    assert saved["epochs"] == 2 and saved["trainable_params"] == saved["total_params"]
+    assert saved["test/acc"] > 0.9  # the synthetic reviews are easy
+    assert (run_dir / "vocab.json").is_file() and (run_dir / "checkpoints" / "last.ckpt").is_file()
+    events = EventAccumulator(str(run_dir / "tensorboard"))
+    events.Reload()
+    assert {"train/loss_step", "val/acc", "val/acc_best", "test/acc"} <= set(events.Tags()["scalars"])
+
+
+def test_lora_run_trains_only_the_adapter_and_head(tiny_data_dir, tmp_path):
+    overrides = tiny_run_overrides(tiny_data_dir) + ["model=lora_textclassifier", "model.net.hidden_dim=128", "model.net.embed_dim=100"]
+    metrics = train(compose_train_config(tmp_path / "run", overrides))
+    assert metrics["trainable_params"] == (100 * 2 + 2 * 128) + (128 * 2 + 2)
+    assert metrics["trainable_params"] < metrics["total_params"]
+
+
+def test_reusing_a_vocabulary_gives_the_same_model_size(tiny_data_dir, tmp_path):
+    first = train(compose_train_config(tmp_path / "first", tiny_run_overrides(tiny_data_dir)))
+    overrides = tiny_run_overrides(tiny_data_dir) + [
+        f"model.tokenizer.vocab_path={tmp_path / 'first' / 'vocab.json'}",
+        "model.tokenizer.min_frequency=5",  # ignored: the saved vocabulary wins
+        "trainer.max_epochs=1",
+    ]
+    second = train(compose_train_config(tmp_path / "second", overrides))
+    assert second["total_params"] == first["total_params"]
+
+
+@pytest.mark.parametrize("optim", ["adamw", "lab_sgd"])
+def test_optimizer_presets_train(tiny_data_dir, tmp_path, optim):
+    overrides = tiny_run_overrides(tiny_data_dir) + [f"optim={optim}", "trainer.max_epochs=1"]
+    if optim == "lab_sgd":
+        overrides.remove("optim.optimizer.lr=0.03")
+    metrics = train(compose_train_config(tmp_path / "run", overrides))
+    assert metrics["epochs"] == 1 and metrics["test/acc"] >= 0.5
+
+
+def test_train_py_entry_point(tiny_data_dir, tmp_path):
+    run_dir = tmp_path / "cli_run"
+    overrides = tiny_run_overrides(tiny_data_dir) + ["data=ag_news", "data.name=imdb", f"hydra.run.dir={run_dir}"]
+    result = subprocess.run(
+        [sys.executable, "train.py", *overrides], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert metrics["total_params"] > 0 and (run_dir / ".hydra" / "config.yaml").is_file()
