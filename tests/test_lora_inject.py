@@ -2,7 +2,15 @@ import pytest
 import torch
 from torch import nn
 
-from loralab.lora import LoRALinear, apply_lora, inject_lora, mark_only_lora_as_trainable, merge_lora
+from loralab.lora import (
+    LoRAEmbedding,
+    LoRALinear,
+    apply_lora,
+    inject_lora,
+    mark_only_lora_as_trainable,
+    merge_and_unload,
+    merge_lora,
+)
 from loralab.models import TextClassifier
 
 
@@ -38,13 +46,20 @@ def test_suffix_match_reaches_nested_modules():
 
 
 def test_target_that_matches_nothing_lists_candidates():
-    with pytest.raises(ValueError, match=r"\['fc3'\] match no module.*candidates: fc1, fc2"):
+    with pytest.raises(ValueError, match=r"\['fc3'\] match no module.*candidates: embedding, fc1, fc2"):
         inject_lora(_model(), ["fc1", "fc3"], rank=2, alpha=1)
 
 
 def test_target_of_unsupported_type_is_refused():
-    with pytest.raises(ValueError, match=r"embedding \(Embedding\) are not of a supported type"):
-        inject_lora(_model(), ["embedding"], rank=2, alpha=1)
+    model = nn.Sequential(nn.Conv1d(3, 3, 1), nn.Linear(3, 3))
+    with pytest.raises(ValueError, match=r"0 \(Conv1d\) are not of a supported type \(Linear, Embedding\)"):
+        inject_lora(model, ["0"], rank=2, alpha=1)
+
+
+def test_embedding_and_linear_targets_together():
+    model = _model()
+    assert inject_lora(model, ["fc1", "embedding"], rank=2, alpha=1) == ["embedding", "fc1"]
+    assert isinstance(model.embedding, LoRAEmbedding)
 
 
 def test_injecting_twice_does_not_wrap_a_lora_layer():
@@ -84,3 +99,15 @@ def test_merge_lora_keeps_model_logits():
     before = model(**batch)
     merge_lora(model)
     torch.testing.assert_close(model(**batch), before, atol=1e-6, rtol=0)
+
+
+def test_merge_and_unload_gives_a_plain_model_with_the_same_logits():
+    model = apply_lora(_model(), ["fc1", "embedding"], rank=2, alpha=4)
+    with torch.no_grad():
+        model.fc1.lora_B.normal_(std=0.05)
+        model.embedding.lora_B.normal_(std=0.05)
+    batch = _batch()
+    before = model(**batch)
+    plain = merge_and_unload(model)
+    assert type(plain.fc1) is nn.Linear and type(plain.embedding) is nn.Embedding
+    torch.testing.assert_close(plain(**batch), before, atol=1e-6, rtol=0)

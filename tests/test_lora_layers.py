@@ -85,3 +85,32 @@ def test_adapter_output_is_scaled_x_a_b():
 def test_bad_hyperparameters_name_the_config_key(kwargs, message):
     with pytest.raises(ValueError, match=message):
         LoRALinear(nn.Linear(3, 3), **kwargs)
+
+
+def test_lora_embedding_untrained_is_base_and_merged_equals_unmerged():
+    from loralab.lora import LoRAEmbedding
+
+    torch.manual_seed(0)
+    base = nn.Embedding(30, 8, padding_idx=0)
+    ids = torch.tensor([[3, 7, 0], [29, 1, 0]])
+    expected = base(ids)
+    layer = LoRAEmbedding(base, rank=4, alpha=8)
+    assert torch.equal(layer(ids), expected)
+    assert layer.lora_A.shape == (30, 4) and layer.lora_B.shape == (4, 8)
+    _trained(layer)
+    unmerged = layer(ids)
+    assert not torch.allclose(unmerged, expected)
+    torch.testing.assert_close(unmerged[:, :2], expected[:, :2] + 2.0 * layer.lora_A[ids[:, :2]] @ layer.lora_B)
+    layer.merge()
+    torch.testing.assert_close(layer(ids), unmerged, atol=1e-6, rtol=0)
+    assert layer.base.weight[0].abs().sum() == 0  # padding row stays zero after merging
+    layer.unmerge()
+    torch.testing.assert_close(layer.base.weight, base.weight, atol=1e-6, rtol=0)
+
+
+def test_lora_embedding_gradients_skip_the_padding_row():
+    from loralab.lora import LoRAEmbedding
+
+    layer = _trained(LoRAEmbedding(nn.Embedding(10, 4, padding_idx=0), rank=2, alpha=2))
+    layer(torch.tensor([[0, 5]])).sum().backward()
+    assert layer.lora_A.grad[0].abs().sum() == 0 and layer.lora_A.grad[5].abs().sum() > 0

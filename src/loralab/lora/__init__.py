@@ -6,19 +6,24 @@ from loralab.lora.inject import (
     inject_lora,
     lora_layers,
     mark_only_lora_as_trainable,
+    merge_and_unload,
     merge_lora,
     unmerge_lora,
 )
-from loralab.lora.layers import LoRALinear, lora_scaling
+from loralab.lora.embedding import LoRAEmbedding
+from loralab.lora.layers import LoRALayer, LoRALinear, lora_scaling
 
 __all__ = [
     "LORA_LAYER_TYPES",
+    "LoRAEmbedding",
+    "LoRALayer",
     "LoRALinear",
     "apply_lora",
     "inject_lora",
     "lora_layers",
     "lora_scaling",
     "mark_only_lora_as_trainable",
+    "merge_and_unload",
     "merge_lora",
     "unmerge_lora",
 ]

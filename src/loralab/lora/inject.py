@@ -7,14 +7,15 @@ from collections.abc import Iterable, Sequence
 
 from torch import nn
 
-from loralab.lora.layers import LoRALinear
+from loralab.lora.embedding import LoRAEmbedding
+from loralab.lora.layers import LoRALayer, LoRALinear
 
 # Which LoRA class wraps which layer type; a new adapter type is one more entry.
-LORA_LAYER_TYPES: dict[type[nn.Module], type[nn.Module]] = {nn.Linear: LoRALinear}
+LORA_LAYER_TYPES: dict[type[nn.Module], type[LoRALayer]] = {nn.Linear: LoRALinear, nn.Embedding: LoRAEmbedding}
 
 
 def _is_lora_layer(module: nn.Module) -> bool:
-    return isinstance(module, tuple(LORA_LAYER_TYPES.values()))
+    return isinstance(module, LoRALayer)
 
 
 def matches_target(name: str, target_modules: str | Sequence[str]) -> bool:
@@ -82,7 +83,7 @@ def _unmatched_targets(targets: str | list[str], wrapped: list[str]) -> list[str
     return [t for t in targets if not any(matches_target(n, [t]) for n in wrapped)]
 
 
-def lora_layers(model: nn.Module) -> Iterable[tuple[str, nn.Module]]:
+def lora_layers(model: nn.Module) -> Iterable[tuple[str, LoRALayer]]:
     return ((n, m) for n, m in model.named_modules() if _is_lora_layer(m))
 
 
@@ -105,6 +106,16 @@ def mark_only_lora_as_trainable(model: nn.Module, modules_to_save: Sequence[str]
         for module in found:
             for param in module.parameters():
                 param.requires_grad = True
+
+
+def merge_and_unload(model: nn.Module) -> nn.Module:
+    """Merge every adapter and put the plain base layers back: a model without any LoRA code,
+    with the same outputs (PEFT's name for it)."""
+    for name, layer in list(lora_layers(model)):
+        layer.merge()
+        parent_name, _, child_name = name.rpartition(".")
+        setattr(model.get_submodule(parent_name) if parent_name else model, child_name, layer.base)
+    return model
 
 
 def merge_lora(model: nn.Module) -> None:

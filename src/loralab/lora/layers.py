@@ -45,7 +45,44 @@ def lora_scaling(alpha: float, rank: int, rule: str = "standard") -> float:
     raise ValueError(f"unknown LoRA scaling rule {rule!r}; choose one of {', '.join(SCALING_RULES)}")
 
 
-class LoRALinear(nn.Module):
+class LoRALayer(nn.Module):
+    """What every LoRA layer shares: the wrapped ``base``, ``scaling``, explicit merge/unmerge.
+
+    Subclasses define ``lora_A``, ``lora_B``, ``delta_weight()`` (in the base weight's layout)
+    and ``forward``.
+    """
+
+    def __init__(self, base: nn.Module, rank: int, alpha: float, scaling: str = "standard") -> None:
+        super().__init__()
+        self.base = base
+        self.rank = rank
+        self.alpha = alpha
+        self.scaling_rule = scaling
+        self.scaling = lora_scaling(alpha, rank, scaling)
+        self.merged = False
+
+    def delta_weight(self) -> torch.Tensor:
+        raise NotImplementedError
+
+    @torch.no_grad()
+    def merge(self) -> None:
+        """Fold the update into the base weight: same outputs, no adapter cost at inference."""
+        if not self.merged:
+            self.base.weight += self.delta_weight()
+            self.merged = True
+
+    @torch.no_grad()
+    def unmerge(self) -> None:
+        """Take the update back out of the base weight, so the adapter can train again."""
+        if self.merged:
+            self.base.weight -= self.delta_weight()
+            self.merged = False
+
+    def extra_repr(self) -> str:
+        return f"rank={self.rank}, alpha={self.alpha}, scaling={self.scaling:g} ({self.scaling_rule}), merged={self.merged}"
+
+
+class LoRALinear(LoRALayer):
     """An ``nn.Linear`` with a trainable low-rank update; the wrapped layer stays as it is.
 
     Args:
@@ -64,21 +101,15 @@ class LoRALinear(nn.Module):
         dropout: float = 0.0,
         scaling: str = "standard",
     ) -> None:
-        super().__init__()
+        super().__init__(base, rank, alpha, scaling)
         if not 0.0 <= dropout < 1.0:
             raise ValueError(f"LoRA dropout must be in [0, 1), got {dropout}; set model.lora.dropout")
-        self.base = base
-        self.rank = rank
-        self.alpha = alpha
-        self.scaling_rule = scaling
-        self.scaling = lora_scaling(alpha, rank, scaling)
         factory = {"device": base.weight.device, "dtype": base.weight.dtype}
         self.lora_A = nn.Parameter(torch.empty(base.in_features, rank, **factory))
         self.lora_B = nn.Parameter(torch.zeros(rank, base.out_features, **factory))
         # PEFT's default: A like a Linear(in, r) weight, B zero.
         nn.init.kaiming_uniform_(self.lora_A.T, a=math.sqrt(5))
         self.lora_dropout = nn.Dropout(dropout) if dropout > 0 else nn.Identity()
-        self.merged = False
 
     def delta_weight(self) -> torch.Tensor:
         """The update in ``nn.Linear`` layout (out x in)."""
@@ -89,20 +120,3 @@ class LoRALinear(nn.Module):
         if self.merged:
             return out
         return out + (self.lora_dropout(x) @ self.lora_A @ self.lora_B) * self.scaling
-
-    @torch.no_grad()
-    def merge(self) -> None:
-        """Fold the update into the base weight: same outputs, no adapter cost at inference."""
-        if not self.merged:
-            self.base.weight += self.delta_weight()
-            self.merged = True
-
-    @torch.no_grad()
-    def unmerge(self) -> None:
-        """Take the update back out of the base weight, so the adapter can train again."""
-        if self.merged:
-            self.base.weight -= self.delta_weight()
-            self.merged = False
-
-    def extra_repr(self) -> str:
-        return f"rank={self.rank}, alpha={self.alpha}, scaling={self.scaling:g} ({self.scaling_rule}), merged={self.merged}"

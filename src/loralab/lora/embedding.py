@@ -1,0 +1,41 @@
+"""LoRA for ``nn.Embedding``: each token gets a trainable r-dimensional code, mapped up by ``B``.
+
+``E'[i] = E[i] + scaling * A[i] B`` with ``A`` (num_embeddings x r) and ``B`` (r x dim). At rank 4 a
+30,000-word table gains 120,400 parameters instead of 3,000,000, yet every word can move.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from loralab.lora.layers import LoRALayer
+
+
+class LoRAEmbedding(LoRALayer):
+    """An ``nn.Embedding`` with a low-rank update; ``B`` starts at zero so the table is unchanged.
+
+    ``dropout`` is accepted for a uniform interface and ignored, as in PEFT: an index has no input
+    features to drop. The padding row gets no update, so padding stays zero after a merge.
+    """
+
+    def __init__(self, base: nn.Embedding, rank: int, alpha: float, dropout: float = 0.0, scaling: str = "standard") -> None:
+        super().__init__(base, rank, alpha, scaling)
+        factory = {"device": base.weight.device, "dtype": base.weight.dtype}
+        self.lora_A = nn.Parameter(torch.randn(base.num_embeddings, rank, **factory))
+        self.lora_B = nn.Parameter(torch.zeros(rank, base.embedding_dim, **factory))
+        if base.padding_idx is not None:
+            with torch.no_grad():
+                self.lora_A[base.padding_idx].zero_()
+
+    def delta_weight(self) -> torch.Tensor:
+        """The update in ``nn.Embedding`` layout (num_embeddings x dim)."""
+        return self.lora_A @ self.lora_B * self.scaling
+
+    def forward(self, input_ids: torch.Tensor) -> torch.Tensor:
+        out = self.base(input_ids)
+        if self.merged:
+            return out
+        codes = F.embedding(input_ids, self.lora_A, padding_idx=self.base.padding_idx)
+        return out + (codes @ self.lora_B) * self.scaling
