@@ -7,16 +7,16 @@ import time
 from pathlib import Path
 
 import lightning as L
+import torch
 from omegaconf import DictConfig
 
 from loralab.atomic_files import atomic_write_json
 from loralab.build import build_datamodule, build_module, build_trainer
 from loralab.parameters import count_parameters
+from loralab.run_files import METRICS_FILE
+from loralab.run_model import save_run_model
 
 log = logging.getLogger(__name__)
-
-METRICS_FILE = "metrics.json"
-
 
 def train(cfg: DictConfig) -> dict:
     """Run the experiment ``cfg`` describes; return (and save) its metrics."""
@@ -36,14 +36,25 @@ def train(cfg: DictConfig) -> dict:
     trainer.fit(module, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
     train_seconds = time.perf_counter() - started
     metrics = {k: v.item() for k, v in trainer.callback_metrics.items()}
+    restore_best_weights(trainer, module)
 
     if cfg.get("test", True):
-        has_best = trainer.checkpoint_callback is not None and trainer.checkpoint_callback.best_model_path
-        trainer.test(module, datamodule=datamodule, ckpt_path="best" if has_best else None, weights_only=True)
+        trainer.test(module, datamodule=datamodule)
         metrics.update({k: v.item() for k, v in trainer.callback_metrics.items() if k.startswith("test/")})
 
+    metrics.update(save_run_model(module.net, cfg, output_dir))
     metrics.update(counts)
     metrics.update({"train_seconds": round(train_seconds, 2), "epochs": trainer.current_epoch, "data_source": datamodule.data_source})
     atomic_write_json(output_dir / METRICS_FILE, metrics)
     log.info("metrics: %s", {k: metrics[k] for k in ("val/acc_best", "test/acc") if k in metrics})
     return metrics
+
+
+def restore_best_weights(trainer: L.Trainer, module: L.LightningModule) -> None:
+    """Load the best validation checkpoint, so test metrics and saved files describe the best epoch."""
+    callback = trainer.checkpoint_callback
+    if callback is None or not callback.best_model_path:
+        return
+    checkpoint = torch.load(callback.best_model_path, map_location="cpu", weights_only=True)
+    module.load_state_dict(checkpoint["state_dict"])
+    log.info("restored the best checkpoint %s (%s = %.4f)", Path(callback.best_model_path).name, callback.monitor, callback.best_model_score)

@@ -3,6 +3,7 @@
 from loralab.lora.apply import apply_lora
 from loralab.lora.inject import (
     LORA_LAYER_TYPES,
+    base_state_dict,
     inject_lora,
     lora_layers,
     mark_only_lora_as_trainable,
@@ -19,6 +20,7 @@ __all__ = [
     "LoRALayer",
     "LoRALinear",
     "apply_lora",
+    "base_state_dict",
     "inject_lora",
     "lora_layers",
     "lora_scaling",

@@ -118,6 +118,22 @@ def merge_and_unload(model: nn.Module) -> nn.Module:
     return model
 
 
+def base_state_dict(model: nn.Module) -> dict:
+    """The state of ``model`` as it would be without LoRA: adapter tensors dropped, wrapped
+    layers under their own names (``fc1.base.weight`` -> ``fc1.weight``)."""
+    wrapped = [name for name, _ in lora_layers(model)]
+    state = {}
+    for key, value in model.state_dict().items():
+        if ".lora_" in f".{key}":
+            continue
+        for name in wrapped:
+            prefix = f"{name}.base."
+            if key.startswith(prefix):
+                key = f"{name}.{key[len(prefix):]}"
+        state[key] = value
+    return state
+
+
 def merge_lora(model: nn.Module) -> None:
     """Merge every LoRA layer of ``model`` (see ``LoRALinear.merge``)."""
     for _, layer in lora_layers(model):

@@ -1,0 +1,86 @@
+"""Adapter files: only the trained tensors, and a config that ties them to their exact base.
+
+``adapter/adapter_model.safetensors`` holds every tensor that trained (LoRA factors, the new head,
+anything unfrozen); ``adapter/adapter_config.json`` uses PEFT's key names where PEFT has one.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+from torch import nn
+
+from loralab.atomic_files import atomic_write, atomic_write_json
+from loralab.lora import lora_layers
+from loralab.run_files import sha256_of
+
+ADAPTER_WEIGHTS = "adapter_model.safetensors"
+ADAPTER_CONFIG = "adapter_config.json"
+
+
+def trainable_state_dict(model: nn.Module) -> dict:
+    return {name: param.detach().contiguous() for name, param in model.named_parameters() if param.requires_grad}
+
+
+def save_adapter(model: nn.Module, folder: str | Path, lora: dict, base_model_path: str | Path, vocab_file: str | Path) -> int:
+    """Write the adapter of ``model`` into ``folder``; returns the weights file's size in bytes."""
+    folder = Path(folder)
+    tensors = trainable_state_dict(model)
+    layer = next((layer for _, layer in lora_layers(model)), None)
+    config = {
+        "peft_type": "LORA",
+        "library": "loralab",
+        "r": lora.get("rank"),
+        "lora_alpha": lora.get("alpha"),
+        "lora_dropout": lora.get("dropout"),
+        "scaling_rule": lora.get("scaling"),
+        "scaling": layer.scaling if layer is not None else None,
+        "target_modules": list(lora.get("target_modules", [])),
+        "modules_to_save": list(lora.get("modules_to_save", [])),
+        "freeze_embeddings": lora.get("freeze_embeddings"),
+        "trained_tensors": sorted(tensors),
+        "base_model": {"path": str(Path(base_model_path).resolve()), "sha256": sha256_of(base_model_path)},
+        "vocab_file": {"path": str(Path(vocab_file).resolve()), "sha256": sha256_of(vocab_file)},
+    }
+    weights = atomic_write(folder / ADAPTER_WEIGHTS, lambda tmp: save_file(tensors, str(tmp)))
+    atomic_write_json(folder / ADAPTER_CONFIG, config)
+    return weights.stat().st_size
+
+
+def read_adapter_config(folder: str | Path) -> dict:
+    path = Path(folder) / ADAPTER_CONFIG
+    try:
+        return json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as error:
+        raise ValueError(f"cannot read {path} ({error}); the adapter folder is incomplete or damaged") from None
+
+
+def check_base_model(config: dict, base_model_path: str | Path) -> None:
+    """Refuse to put an adapter on a base other than the one it was trained on."""
+    expected = config["base_model"]["sha256"]
+    actual = sha256_of(base_model_path)
+    if actual != expected:
+        raise ValueError(
+            f"adapter was trained on a base with sha256 {expected[:12]}..., but {base_model_path} has {actual[:12]}...; "
+            f"load it onto {config['base_model']['path']}"
+        )
+
+
+def load_adapter(model: nn.Module, folder: str | Path) -> None:
+    """Load the trained tensors into ``model`` (already built with the same LoRA layers)."""
+    path = Path(folder) / ADAPTER_WEIGHTS
+    try:
+        tensors = load_file(path)
+    except (OSError, SafetensorError) as error:
+        raise ValueError(f"cannot read adapter weights {path} ({error}); the file is damaged or missing") from None
+    own = model.state_dict()
+    unknown = sorted(set(tensors) - set(own))
+    if unknown:
+        raise ValueError(f"adapter {path} has tensors this model lacks ({', '.join(unknown[:5])}); it belongs to another model")
+    wrong = [k for k, v in tensors.items() if v.shape != own[k].shape]
+    if wrong:
+        raise ValueError(f"adapter {path}: shapes differ for {', '.join(wrong[:5])}; it belongs to another model")
+    model.load_state_dict(tensors, strict=False)

@@ -1,0 +1,141 @@
+"""One LightningDataModule for every text classification data set; a data set is a YAML file."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Protocol
+
+import lightning as L
+from torch.utils.data import DataLoader
+
+from loralab.data.collate import PadCollator
+from loralab.data.encoded_split import EncodedSplit, encode_cached
+from loralab.data.sources import load_raw_data
+from loralab.data.text_split import TextSplit, random_subset, train_val_split
+
+log = logging.getLogger(__name__)
+
+
+class Tokenizer(Protocol):
+    """What the DataModule needs of a tokenizer (``WordTokenizer``, or a pretrained model's)."""
+
+    pad_id: int
+
+    def fit(self, train: TextSplit, cache_dir: str | Path) -> None: ...
+
+    def encode(self, texts: list[str]) -> list[list[int]]: ...
+
+    def fingerprint(self) -> str: ...
+
+
+class TextClassificationDataModule(L.LightningDataModule):
+    """Loads a data set (see ``sources.load_raw_data``), splits off a seeded validation set, fits the
+    tokenizer on the training split and serves padded batches.
+
+    Everything expensive (vocabulary, token ids) is cached in ``cache_dir`` keyed by content, so the
+    second run, or every job of a sweep, skips it.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        num_classes: int,
+        tokenizer: Tokenizer,
+        label_names: Sequence[str] | None = None,
+        path: str | None = None,
+        data_dir: str | None = None,
+        hub_id: str | None = None,
+        text_column: str = "text",
+        label_column: str = "label",
+        val_fraction: float = 0.05,
+        test_fraction: float = 0.2,
+        max_train_samples: int | None = None,
+        max_test_samples: int | None = None,
+        max_length: int | None = None,
+        batch_size: int = 64,
+        eval_batch_size: int | None = None,
+        num_workers: int = 0,
+        pin_memory: bool = False,
+        seed: int = 0,
+        cache_dir: str = ".cache/loralab",
+    ) -> None:
+        super().__init__()
+        self.name = name
+        self.num_classes = num_classes
+        self.label_names = list(label_names) if label_names else [str(i) for i in range(num_classes)]
+        self.tokenizer = tokenizer
+        self.source = {"path": path, "data_dir": data_dir, "hub_id": hub_id}
+        self.text_column, self.label_column = text_column, label_column
+        self.val_fraction, self.test_fraction = val_fraction, test_fraction
+        self.max_train_samples, self.max_test_samples = max_train_samples, max_test_samples
+        self.max_length = max_length
+        self.batch_size = batch_size
+        self.eval_batch_size = eval_batch_size or batch_size
+        self.num_workers, self.pin_memory = num_workers, pin_memory
+        self.seed = seed
+        self.cache_dir = Path(cache_dir)
+        self.splits: dict[str, EncodedSplit] = {}
+        self.data_source: str | None = None
+
+    def prepare_data(self) -> None:
+        self._build()
+
+    def setup(self, stage: str | None = None) -> None:
+        self._build()
+
+    def _build(self) -> None:
+        if self.splits:
+            return
+        raw = load_raw_data(
+            self.name, **self.source, text_column=self.text_column, label_column=self.label_column,
+            test_fraction=self.test_fraction, seed=self.seed,
+        )
+        train = random_subset(raw.train, self.max_train_samples, self.seed)
+        train, val = train_val_split(train, self.val_fraction, self.seed)
+        text_splits = {"train": train, "val": val, "test": random_subset(raw.test, self.max_test_samples, self.seed)}
+        for split_name, split in text_splits.items():
+            self._check_split(split_name, split)
+        self.tokenizer.fit(train, self.cache_dir)
+        for split_name, split in text_splits.items():
+            encoded = encode_cached(split, self.tokenizer, self.cache_dir)
+            encoded.max_length = self.max_length
+            self.splits[split_name] = encoded
+        self.data_source = raw.source
+        log.info("%s from %s: %s", self.name, raw.source, ", ".join(f"{k} {len(v)}" for k, v in self.splits.items()))
+
+    def _check_split(self, split_name: str, split: TextSplit) -> None:
+        if len(split) == 0 and not (split_name == "val" and self.val_fraction == 0):
+            raise ValueError(
+                f"the {split_name} split of {self.name} is empty; raise data.max_train_samples / data.max_test_samples "
+                "or data.val_fraction"
+            )
+        bad = sorted({label for label in split.labels if not 0 <= label < self.num_classes})
+        if bad:
+            raise ValueError(
+                f"{self.name} {split_name} labels {bad[:5]} are outside 0..{self.num_classes - 1}; "
+                "set data.num_classes (and data.label_names) to match the data"
+            )
+
+    def _loader(self, split: str, shuffle: bool) -> DataLoader:
+        if split not in self.splits:
+            raise RuntimeError("the DataModule has no data yet; call prepare_data() or setup() first")
+        return DataLoader(
+            self.splits[split],
+            batch_size=self.batch_size if shuffle else self.eval_batch_size,
+            shuffle=shuffle,
+            collate_fn=PadCollator(self.tokenizer.pad_id),
+            num_workers=self.num_workers,
+            pin_memory=self.pin_memory,
+            persistent_workers=self.num_workers > 0,
+        )
+
+    def train_dataloader(self) -> DataLoader:
+        return self._loader("train", shuffle=True)
+
+    def val_dataloader(self) -> DataLoader:
+        return self._loader("val", shuffle=False)
+
+    def test_dataloader(self) -> DataLoader:
+        return self._loader("test", shuffle=False)

@@ -1,0 +1,68 @@
+"""Token ids of a whole split in two flat tensors, cached on disk by data and tokenizer."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+import torch
+from safetensors.torch import load_file, save_file
+from torch.utils.data import Dataset
+
+from loralab.atomic_files import atomic_write
+from loralab.data.text_split import TextSplit
+
+
+class Encoder(Protocol):
+    def encode(self, texts: list[str]) -> list[list[int]]: ...
+
+    def fingerprint(self) -> str: ...
+
+
+class EncodedSplit(Dataset):
+    """Example ``i`` is ``ids[offsets[i]:offsets[i+1]]`` (cut to ``max_length``) and ``labels[i]``.
+
+    Flat tensors load in milliseconds and pickle cheaply to DataLoader workers, unlike lists of lists.
+    """
+
+    def __init__(self, ids: torch.Tensor, offsets: torch.Tensor, labels: torch.Tensor, max_length: int | None = None) -> None:
+        self.ids = ids
+        self.offsets = offsets
+        self.labels = labels
+        self.max_length = max_length
+
+    @classmethod
+    def from_lists(cls, token_ids: list[list[int]], labels: list[int]) -> EncodedSplit:
+        lengths = torch.tensor([len(ids) for ids in token_ids], dtype=torch.int64)
+        offsets = torch.zeros(len(token_ids) + 1, dtype=torch.int64)
+        torch.cumsum(lengths, dim=0, out=offsets[1:])
+        flat = torch.from_numpy(np.concatenate([np.asarray(ids, dtype=np.int32) for ids in token_ids] or [np.zeros(0, np.int32)]))
+        return cls(flat, offsets, torch.tensor(labels, dtype=torch.int64))
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
+        start, end = self.offsets[index].item(), self.offsets[index + 1].item()
+        if self.max_length is not None:
+            end = min(end, start + self.max_length)
+        return self.ids[start:end], self.labels[index]
+
+    def lengths(self) -> torch.Tensor:
+        lengths = self.offsets[1:] - self.offsets[:-1]
+        return lengths.clamp(max=self.max_length) if self.max_length is not None else lengths
+
+
+def encode_cached(split: TextSplit, encoder: Encoder, cache_dir: str | Path) -> EncodedSplit:
+    """Encode ``split``, or load it from ``cache_dir`` if this data and tokenizer were seen before."""
+    key = hashlib.sha256((split.fingerprint() + encoder.fingerprint()).encode()).hexdigest()[:32]
+    path = Path(cache_dir) / "tokens" / f"{key}.safetensors"
+    if path.is_file():
+        tensors = load_file(path)
+        return EncodedSplit(tensors["ids"], tensors["offsets"], tensors["labels"])
+    encoded = EncodedSplit.from_lists(encoder.encode(split.texts), split.labels)
+    tensors = {"ids": encoded.ids, "offsets": encoded.offsets, "labels": encoded.labels}
+    atomic_write(path, lambda tmp: save_file(tensors, str(tmp)))
+    return encoded

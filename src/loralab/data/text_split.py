@@ -1,0 +1,49 @@
+"""A split of raw examples: texts and integer labels, with the seeded selections the DataModule needs."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+import torch
+
+
+@dataclass(frozen=True)
+class TextSplit:
+    texts: list[str]
+    labels: list[int]
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+    def select(self, indices: list[int]) -> TextSplit:
+        return TextSplit([self.texts[i] for i in indices], [self.labels[i] for i in indices])
+
+    def fingerprint(self) -> str:
+        """sha256 of the content: the cache key of anything computed from this split."""
+        digest = hashlib.sha256()
+        for text, label in zip(self.texts, self.labels):
+            digest.update(f"{label}\t{len(text)}\t".encode())
+            digest.update(text.encode("utf-8", "surrogatepass"))
+        return digest.hexdigest()
+
+
+def seeded_permutation(n: int, seed: int) -> list[int]:
+    generator = torch.Generator().manual_seed(seed)
+    return torch.randperm(n, generator=generator).tolist()
+
+
+def random_subset(split: TextSplit, max_samples: int | None, seed: int) -> TextSplit:
+    """A seeded random subset (the real files are ordered by label, so the first rows would not do)."""
+    if max_samples is None or max_samples >= len(split):
+        return split
+    return split.select(sorted(seeded_permutation(len(split), seed)[:max_samples]))
+
+
+def train_val_split(split: TextSplit, val_fraction: float, seed: int) -> tuple[TextSplit, TextSplit]:
+    """Shuffle with ``seed`` and hold out ``val_fraction`` of the rows (at least one if the fraction is > 0)."""
+    if not 0.0 <= val_fraction < 1.0:
+        raise ValueError(f"data.val_fraction must be in [0, 1), got {val_fraction}")
+    order = seeded_permutation(len(split), seed)
+    n_val = max(1, round(len(split) * val_fraction)) if val_fraction > 0 else 0
+    return split.select(order[n_val:]), split.select(order[:n_val])

@@ -1,0 +1,105 @@
+"""A word-level vocabulary for the TextClassifier, trained with the Hugging Face ``tokenizers`` library."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from pathlib import Path
+
+from tokenizers import Regex, Tokenizer, models, normalizers, pre_tokenizers, trainers
+
+from loralab.atomic_files import atomic_write_text
+from loralab.data.sources import load_raw_data
+from loralab.data.text_split import TextSplit
+from loralab.run_files import VOCAB_FILE, find_run_file
+
+log = logging.getLogger(__name__)
+
+PAD_TOKEN = "<pad>"
+UNK_TOKEN = "<unk>"
+
+
+def _new_tokenizer() -> Tokenizer:
+    tokenizer = Tokenizer(models.WordLevel(unk_token=UNK_TOKEN))
+    # IMDb reviews carry HTML line breaks; they are markup, not words.
+    tokenizer.normalizer = normalizers.Sequence([normalizers.Replace(Regex(r"<br\s*/?>"), " "), normalizers.Lowercase()])
+    # Splits on whitespace and between word characters and punctuation ("movie!" -> "movie", "!").
+    tokenizer.pre_tokenizer = pre_tokenizers.Whitespace()
+    return tokenizer
+
+
+class WordTokenizer:
+    """Lowercased words and punctuation, ``<pad>`` = 0, ``<unk>`` = 1.
+
+    The vocabulary is learnt from the training split (``fit``), plus the training texts of the
+    ``vocab_corpora`` (labels unused: only which words get a row), or read from ``vocab_path`` (a
+    ``vocab.json``, or the run folder holding one) so that a later run reuses the exact same ids.
+    """
+
+    def __init__(
+        self,
+        min_frequency: int = 2,
+        max_size: int | None = 30_000,
+        vocab_path: str | Path | None = None,
+        vocab_corpora: list[dict] | None = None,
+    ) -> None:
+        self.min_frequency = min_frequency
+        self.max_size = max_size
+        self.vocab_corpora = [dict(c) for c in vocab_corpora or []]
+        self._tokenizer: Tokenizer | None = None
+        self.vocab_path = find_run_file(vocab_path, VOCAB_FILE) if vocab_path else None
+        if self.vocab_path is not None:
+            self._tokenizer = Tokenizer.from_file(str(self.vocab_path))
+
+    @property
+    def tokenizer(self) -> Tokenizer:
+        if self._tokenizer is None:
+            raise RuntimeError("WordTokenizer has no vocabulary yet; call fit() first")
+        return self._tokenizer
+
+    def fit(self, train: TextSplit, cache_dir: str | Path) -> None:
+        """Learn the vocabulary (cached by the texts and the settings), unless ``vocab_path`` gave one."""
+        if self.vocab_path is not None:
+            return
+        corpora = [train] + [load_raw_data(**corpus).train for corpus in self.vocab_corpora]
+        settings = json.dumps({"min_frequency": self.min_frequency, "max_size": self.max_size, "version": 1})
+        fingerprints = "".join(corpus.fingerprint() for corpus in corpora)
+        key = hashlib.sha256((fingerprints + settings).encode()).hexdigest()[:32]
+        cached = Path(cache_dir) / "vocab" / f"{key}.json"
+        if cached.is_file():
+            self._tokenizer = Tokenizer.from_file(str(cached))
+            return
+        tokenizer = _new_tokenizer()
+        trainer = trainers.WordLevelTrainer(
+            vocab_size=self.max_size or 10**9,
+            min_frequency=self.min_frequency,
+            special_tokens=[PAD_TOKEN, UNK_TOKEN],
+            show_progress=False,
+        )
+        texts = [text for corpus in corpora for text in corpus.texts]
+        tokenizer.train_from_iterator(texts, trainer=trainer)
+        self._tokenizer = tokenizer
+        atomic_write_text(cached, tokenizer.to_str())
+        log.info("vocabulary: %d words from %d texts", tokenizer.get_vocab_size(), len(texts))
+
+    def save(self, folder: str | Path) -> Path:
+        return atomic_write_text(Path(folder) / VOCAB_FILE, self.tokenizer.to_str())
+
+    def fingerprint(self) -> str:
+        return hashlib.sha256(self.tokenizer.to_str().encode()).hexdigest()
+
+    def encode(self, texts: list[str]) -> list[list[int]]:
+        return [encoding.ids for encoding in self.tokenizer.encode_batch(texts, add_special_tokens=False)]
+
+    @property
+    def pad_id(self) -> int:
+        return self.tokenizer.token_to_id(PAD_TOKEN)
+
+    @property
+    def vocab(self) -> dict[str, int]:
+        return self.tokenizer.get_vocab()
+
+    def model_kwargs(self) -> dict:
+        """What a model built for this tokenizer must know: its vocabulary."""
+        return {"vocab": self.vocab}
