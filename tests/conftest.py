@@ -12,7 +12,7 @@ import pytest
 from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
 from hydra.core.hydra_config import HydraConfig
-from omegaconf import DictConfig, open_dict
+from omegaconf import DictConfig, OmegaConf, open_dict
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 CONFIG_DIR = PROJECT_ROOT / "conf"
@@ -50,13 +50,34 @@ def write_parquet(path: Path, rows: dict[str, list]) -> Path:
     return path
 
 
-@pytest.fixture
-def tiny_data_dir(tmp_path) -> Path:
-    """``<dir>/imdb/{train,test}.parquet`` with 200 train and 100 test reviews."""
-    root = tmp_path / "data"
+TOPICS = [["election", "minister", "war"], ["match", "goal", "season"], ["shares", "profit", "market"], ["software", "chip", "space"]]
+
+
+def topic_rows(n: int, seed: int) -> dict[str, list]:
+    """A 4-class stand-in for AG News: the label is the topic the key words come from."""
+    rng = random.Random(seed)
+    texts, labels = [], []
+    for i in range(n):
+        label = i % 4
+        words = rng.choices(FILLER, k=rng.randint(3, 8)) + rng.choices(TOPICS[label], k=2)
+        rng.shuffle(words)
+        texts.append(" ".join(words))
+        labels.append(label)
+    return {"text": texts, "label": labels}
+
+
+def write_tiny_data(root: Path) -> Path:
+    """``<root>/imdb`` (200 train, 100 test reviews) and ``<root>/ag_news`` (200 train, 80 test)."""
     write_parquet(root / "imdb" / "train.parquet", sentiment_rows(200, seed=1))
     write_parquet(root / "imdb" / "test.parquet", sentiment_rows(100, seed=2))
+    write_parquet(root / "ag_news" / "train.parquet", topic_rows(200, seed=3))
+    write_parquet(root / "ag_news" / "test.parquet", topic_rows(80, seed=4))
     return root
+
+
+@pytest.fixture
+def tiny_data_dir(tmp_path) -> Path:
+    return write_tiny_data(tmp_path / "data")
 
 
 def compose_train_config(output_dir: Path, overrides: list[str]) -> DictConfig:
@@ -67,7 +88,9 @@ def compose_train_config(output_dir: Path, overrides: list[str]) -> DictConfig:
     with open_dict(cfg):
         cfg.hydra.runtime.output_dir = str(output_dir)
     HydraConfig.instance().set_config(cfg)
-    output_dir.mkdir(parents=True, exist_ok=True)
+    # What @hydra.main writes into every run folder, and eval.py / predict.py read back.
+    (output_dir / ".hydra").mkdir(parents=True, exist_ok=True)
+    OmegaConf.save(OmegaConf.create(list(overrides)), output_dir / ".hydra" / "overrides.yaml")
     return cfg
 
 

@@ -4,14 +4,31 @@ from __future__ import annotations
 
 import logging
 
+from typing import Any
+
 import lightning as L
-from hydra.utils import instantiate
+from hydra.errors import InstantiationException
+from hydra.utils import instantiate as hydra_instantiate
 from omegaconf import DictConfig
 
 from loralab.classification_module import TextClassificationModule
 from loralab.data import TextClassificationDataModule
 
 log = logging.getLogger(__name__)
+
+
+def instantiate(config: Any, **kwargs: Any) -> Any:
+    """Hydra's ``instantiate``, but a target's own error comes out as itself, not wrapped in
+    Hydra's ``InstantiationException``, so the user reads the message that names the fix."""
+    try:
+        return hydra_instantiate(config, **kwargs)
+    except InstantiationException as error:
+        cause = error.__cause__
+        while isinstance(cause, InstantiationException):
+            cause = cause.__cause__
+        if cause is None:
+            raise
+        raise cause from None
 
 
 def build_datamodule(cfg: DictConfig) -> TextClassificationDataModule:

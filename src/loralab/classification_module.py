@@ -27,7 +27,7 @@ class TextClassificationModule(L.LightningModule):
         self,
         net: nn.Module,
         num_classes: int,
-        optimizer: OptimizerFactory,
+        optimizer: OptimizerFactory | None = None,
         scheduler: SchedulerFactory | None = None,
         scheduler_interval: str = "epoch",
     ) -> None:
@@ -85,6 +85,8 @@ class TextClassificationModule(L.LightningModule):
         self._step(batch, "test")
 
     def configure_optimizers(self):
+        if self.optimizer_factory is None:
+            raise ValueError("this module was built for evaluation only (no optimizer); pass optimizer= to train it")
         trainable = [p for p in self.parameters() if p.requires_grad]
         if not trainable:
             raise ValueError("the model has no trainable parameters; check model.lora and model.freeze_embeddings")

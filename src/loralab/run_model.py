@@ -12,11 +12,11 @@ from pathlib import Path
 
 from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
-from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf, open_dict
 from safetensors.torch import load_file, save_file
 from torch import nn
 
+from loralab.build import instantiate
 from loralab.adapters import check_base_model, load_adapter, read_adapter_config, save_adapter
 from loralab.atomic_files import atomic_write
 from loralab.lora import base_state_dict, lora_layers

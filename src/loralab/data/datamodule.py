@@ -118,9 +118,12 @@ class TextClassificationDataModule(L.LightningDataModule):
                 "set data.num_classes (and data.label_names) to match the data"
             )
 
-    def _loader(self, split: str, shuffle: bool) -> DataLoader:
-        if split not in self.splits:
+    def dataloader(self, split: str, shuffle: bool = False) -> DataLoader:
+        """Batches of ``train``, ``val`` or ``test``."""
+        if not self.splits:
             raise RuntimeError("the DataModule has no data yet; call prepare_data() or setup() first")
+        if split not in self.splits:
+            raise ValueError(f"unknown split {split!r}; choose one of {', '.join(self.splits)}")
         return DataLoader(
             self.splits[split],
             batch_size=self.batch_size if shuffle else self.eval_batch_size,
@@ -132,10 +135,10 @@ class TextClassificationDataModule(L.LightningDataModule):
         )
 
     def train_dataloader(self) -> DataLoader:
-        return self._loader("train", shuffle=True)
+        return self.dataloader("train", shuffle=True)
 
     def val_dataloader(self) -> DataLoader:
-        return self._loader("val", shuffle=False)
+        return self.dataloader("val")
 
     def test_dataloader(self) -> DataLoader:
-        return self._loader("test", shuffle=False)
+        return self.dataloader("test")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from torch import nn
 
@@ -18,10 +18,15 @@ def apply_lora(
     scaling: str = "standard",
     modules_to_save: Sequence[str] = (),
     freeze_embeddings: bool = True,
+    rank_pattern: Mapping[str, int] | None = None,
+    alpha_pattern: Mapping[str, float] | None = None,
 ) -> nn.Module:
     """Inject LoRA, then train only the adapters, ``modules_to_save`` and, when
     ``freeze_embeddings`` is false, every ``nn.Embedding`` of the model."""
-    inject_lora(model, target_modules, rank=rank, alpha=alpha, dropout=dropout, scaling=scaling)
+    inject_lora(
+        model, target_modules, rank=rank, alpha=alpha, dropout=dropout, scaling=scaling,
+        rank_pattern=rank_pattern, alpha_pattern=alpha_pattern,
+    )
     mark_only_lora_as_trainable(model, modules_to_save=list(modules_to_save))
     if not freeze_embeddings:
         for module in model.modules():

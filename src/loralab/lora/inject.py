@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 from torch import nn
 
@@ -41,9 +41,13 @@ def inject_lora(
     alpha: float,
     dropout: float = 0.0,
     scaling: str = "standard",
+    rank_pattern: Mapping[str, int] | None = None,
+    alpha_pattern: Mapping[str, float] | None = None,
 ) -> list[str]:
     """Replace each targeted layer of ``model`` in place by its LoRA wrapper.
 
+    ``rank_pattern`` / ``alpha_pattern`` give some targets their own rank or alpha (PEFT's names),
+    e.g. ``{"embedding": 4}``; their keys match module names as ``target_modules`` does.
     Returns the names that were wrapped. Raises ``ValueError`` listing the model's candidate
     modules when a target matches nothing, so a typo fails at once instead of training nothing.
     """
@@ -72,9 +76,19 @@ def inject_lora(
     for name, module in to_wrap:
         parent_name, _, child_name = name.rpartition(".")
         parent = model.get_submodule(parent_name) if parent_name else model
-        wrapper = LORA_LAYER_TYPES[type(module)](module, rank=rank, alpha=alpha, dropout=dropout, scaling=scaling)
+        wrapper = LORA_LAYER_TYPES[type(module)](
+            module,
+            rank=_pattern_value(name, rank_pattern, rank),
+            alpha=_pattern_value(name, alpha_pattern, alpha),
+            dropout=dropout,
+            scaling=scaling,
+        )
         setattr(parent, child_name, wrapper)
     return [name for name, _ in to_wrap]
+
+
+def _pattern_value(name: str, pattern: Mapping[str, float] | None, default: float) -> float:
+    return next((value for key, value in (pattern or {}).items() if matches_target(name, [key])), default)
 
 
 def _unmatched_targets(targets: str | list[str], wrapped: list[str]) -> list[str]:

@@ -1,0 +1,28 @@
+"""Evaluate a finished run: ``python eval.py <run folder> [data=ag_news] [split=test|val|train] [key=value ...]``.
+
+The run's model is rebuilt from its folder (base + adapter for LoRA runs, loaded without pickle);
+the other arguments are Hydra overrides on the run's own config.
+"""
+
+import json
+import sys
+from pathlib import Path
+
+from loralab.cli_errors import run_cli
+from loralab.evaluation import evaluate_run
+
+CONFIG_DIR = Path(__file__).resolve().parent / "conf"
+
+
+def main() -> None:
+    if len(sys.argv) < 2 or sys.argv[1] in ("-h", "--help"):
+        raise SystemExit(__doc__)
+    run_dir, args = sys.argv[1], sys.argv[2:]
+    split = next((a.split("=", 1)[1] for a in args if a.startswith("split=")), "test")
+    overrides = [a for a in args if not a.startswith("split=")]
+    metrics = evaluate_run(run_dir, CONFIG_DIR, overrides, split)
+    print(json.dumps(metrics, indent=2, sort_keys=True))
+
+
+if __name__ == "__main__":
+    run_cli(main)

@@ -1,0 +1,26 @@
+"""Command-line errors as one line that names the problem and the fix, not a traceback wall."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable
+from typing import TypeVar
+
+T = TypeVar("T")
+
+# What bad input raises: a missing file or folder, a value that does not fit, a damaged file.
+USER_ERRORS = (FileNotFoundError, ValueError, KeyError)
+
+
+def run_cli(main: Callable[[], T]) -> T:
+    """Call ``main``; a user error prints ``error: <message>`` and exits 1 (set
+    ``HYDRA_FULL_ERROR=1`` to see the traceback instead)."""
+    try:
+        return main()
+    except USER_ERRORS as error:
+        if os.environ.get("HYDRA_FULL_ERROR") == "1":
+            raise
+        message = str(error).strip('"') if isinstance(error, KeyError) else str(error)
+        print(f"error: {message}", file=sys.stderr)
+        raise SystemExit(1) from None
