@@ -7,6 +7,7 @@ import random
 from pathlib import Path
 
 import pyarrow as pa
+import torch
 import pyarrow.parquet as pq
 import pytest
 from hydra import compose, initialize_config_dir
@@ -94,8 +95,8 @@ def compose_train_config(output_dir: Path, overrides: list[str]) -> DictConfig:
     return cfg
 
 
-def tiny_run_overrides(data_dir: Path) -> list[str]:
-    """Small, fast and quiet: a few seconds per run on two CPU cores."""
+def quiet_run_overrides(data_dir: Path) -> list[str]:
+    """Any model: two epochs on the tiny data, on the CPU, without progress output."""
     return [
         f"paths.data_dir={data_dir}",
         "trainer.max_epochs=2",
@@ -105,8 +106,40 @@ def tiny_run_overrides(data_dir: Path) -> list[str]:
         "trainer.log_every_n_steps=1",
         "callbacks.progress_bar=null",
         "data.batch_size=16",
+    ]
+
+
+def tiny_run_overrides(data_dir: Path) -> list[str]:
+    """The TextClassifier made small: a few seconds per run on two CPU cores."""
+    return quiet_run_overrides(data_dir) + [
         "model.tokenizer.min_frequency=1",
         "model.net.embed_dim=16",
         "model.net.hidden_dim=8",
         "optim.optimizer.lr=0.03",
     ]
+
+
+def save_tiny_distilbert(folder: Path) -> Path:
+    """A 2-layer, 32-wide DistilBERT with a WordPiece tokenizer over the tiny data's words, saved
+    as a Hugging Face folder: loading it exercises the real ``from_pretrained`` path."""
+    from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, processors
+    from transformers import DistilBertConfig, DistilBertForSequenceClassification, PreTrainedTokenizerFast
+
+    specials = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+    words = sorted(set(POSITIVE + NEGATIVE + FILLER + [w for topic in TOPICS for w in topic] + ["really", "yes", "!", ".", ","]))
+    vocab = {token: i for i, token in enumerate(specials + words)}
+    backend = Tokenizer(models.WordPiece(vocab, unk_token="[UNK]"))
+    backend.normalizer = normalizers.BertNormalizer(lowercase=True)
+    backend.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    backend.post_processor = processors.TemplateProcessing(
+        single="[CLS] $A [SEP]", special_tokens=[("[CLS]", vocab["[CLS]"]), ("[SEP]", vocab["[SEP]"])]
+    )
+    tokenizer = PreTrainedTokenizerFast(
+        tokenizer_object=backend, unk_token="[UNK]", pad_token="[PAD]", cls_token="[CLS]", sep_token="[SEP]",
+        mask_token="[MASK]", model_max_length=64,
+    )
+    tokenizer.save_pretrained(folder)
+    torch.manual_seed(0)
+    config = DistilBertConfig(vocab_size=len(vocab), dim=32, n_layers=2, n_heads=2, hidden_dim=64, max_position_embeddings=64)
+    DistilBertForSequenceClassification(config).save_pretrained(folder)
+    return folder

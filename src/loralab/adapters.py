@@ -35,6 +35,8 @@ def save_adapter(model: nn.Module, folder: str | Path, lora: dict, base_model_pa
         "library": "loralab",
         "r": lora.get("rank"),
         "lora_alpha": lora.get("alpha"),
+        "rank_pattern": lora.get("rank_pattern") or {},
+        "alpha_pattern": lora.get("alpha_pattern") or {},
         "lora_dropout": lora.get("dropout"),
         "scaling_rule": lora.get("scaling"),
         "scaling": layer.scaling if layer is not None else None,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Iterable
 
 import lightning as L
@@ -84,6 +85,13 @@ class TextClassificationModule(L.LightningModule):
     def test_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> None:
         self._step(batch, "test")
 
+    def _schedule_length(self) -> dict:
+        """``num_training_steps`` for schedules that ask for it (warmup then decay)."""
+        parameters = inspect.signature(self.scheduler_factory).parameters
+        if "num_training_steps" not in parameters:
+            return {}
+        return {"num_training_steps": int(self.trainer.estimated_stepping_batches)}
+
     def configure_optimizers(self):
         if self.optimizer_factory is None:
             raise ValueError("this module was built for evaluation only (no optimizer); pass optimizer= to train it")
@@ -93,5 +101,5 @@ class TextClassificationModule(L.LightningModule):
         optimizer = self.optimizer_factory(trainable)
         if self.scheduler_factory is None:
             return optimizer
-        scheduler = self.scheduler_factory(optimizer)
+        scheduler = self.scheduler_factory(optimizer, **self._schedule_length())
         return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": self.scheduler_interval}}

@@ -21,6 +21,7 @@ from loralab.adapters import check_base_model, load_adapter, read_adapter_config
 from loralab.atomic_files import atomic_write
 from loralab.lora import base_state_dict, lora_layers
 from loralab.models.pretrained import resolve_weights_file
+from loralab.peft_adapters import is_peft_adapter, is_peft_model, load_peft_adapter, save_peft_adapter
 from loralab.run_files import ADAPTER_DIR, BASE_MODEL_FILE, MODEL_FILE, VOCAB_FILE
 
 log = logging.getLogger(__name__)
@@ -33,6 +34,8 @@ def _save_tensors(path: Path, tensors: dict) -> Path:
 
 def save_run_model(net: nn.Module, cfg: DictConfig, output_dir: Path) -> dict:
     """Write the trained network into the run folder; returns metrics about what was written."""
+    if is_peft_model(net):
+        return {"adapter_bytes": save_peft_adapter(net, output_dir / ADAPTER_DIR, cfg.model.backbone)}
     if not any(True for _ in lora_layers(net)):
         return {"model_bytes": _save_tensors(output_dir / MODEL_FILE, net.state_dict()).stat().st_size}
     pretrained = cfg.model.get("pretrained")
@@ -54,7 +57,8 @@ def compose_run_config(run_dir: Path, config_dir: Path, overrides: list[str] = (
         cfg = compose(config_name="train", overrides=[*saved, *overrides])
     with open_dict(cfg):
         cfg.paths.output_dir = str(run_dir)
-        cfg.model.tokenizer.vocab_path = str(run_dir / VOCAB_FILE)
+        if "vocab_path" in cfg.model.tokenizer:  # a word vocabulary is the run's own
+            cfg.model.tokenizer.vocab_path = str(run_dir / VOCAB_FILE)
     return cfg
 
 
@@ -65,6 +69,9 @@ def load_run_net(cfg: DictConfig, run_dir: Path, tokenizer) -> nn.Module:
         net = instantiate(cfg.model.net, **tokenizer.model_kwargs())
         net.load_state_dict(load_file(run_dir / MODEL_FILE))
         return net.eval()
+    if is_peft_adapter(adapter_dir):
+        net = instantiate(cfg.model.net, **tokenizer.model_kwargs())
+        return load_peft_adapter(net, adapter_dir, cfg.model.backbone).eval()
     adapter_config = read_adapter_config(adapter_dir)
     base = Path(adapter_config["base_model"]["path"])
     check_base_model(adapter_config, base)

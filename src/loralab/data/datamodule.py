@@ -12,6 +12,7 @@ from torch.utils.data import DataLoader
 
 from loralab.data.collate import PadCollator
 from loralab.data.encoded_split import EncodedSplit, encode_cached
+from loralab.data.length_grouping import LengthGroupedBatchSampler
 from loralab.data.sources import load_raw_data
 from loralab.data.text_split import TextSplit, random_subset, train_val_split
 
@@ -56,6 +57,7 @@ class TextClassificationDataModule(L.LightningDataModule):
         max_length: int | None = None,
         batch_size: int = 64,
         eval_batch_size: int | None = None,
+        group_by_length: bool = False,
         num_workers: int = 0,
         pin_memory: bool = False,
         seed: int = 0,
@@ -73,6 +75,7 @@ class TextClassificationDataModule(L.LightningDataModule):
         self.max_length = max_length
         self.batch_size = batch_size
         self.eval_batch_size = eval_batch_size or batch_size
+        self.group_by_length = group_by_length
         self.num_workers, self.pin_memory = num_workers, pin_memory
         self.seed = seed
         self.cache_dir = Path(cache_dir)
@@ -124,10 +127,15 @@ class TextClassificationDataModule(L.LightningDataModule):
             raise RuntimeError("the DataModule has no data yet; call prepare_data() or setup() first")
         if split not in self.splits:
             raise ValueError(f"unknown split {split!r}; choose one of {', '.join(self.splits)}")
+        dataset = self.splits[split]
+        batch_size = self.batch_size if shuffle else self.eval_batch_size
+        if self.group_by_length:
+            batching = {"batch_sampler": LengthGroupedBatchSampler(dataset.lengths(), batch_size, shuffle, self.seed)}
+        else:
+            batching = {"batch_size": batch_size, "shuffle": shuffle}
         return DataLoader(
-            self.splits[split],
-            batch_size=self.batch_size if shuffle else self.eval_batch_size,
-            shuffle=shuffle,
+            dataset,
+            **batching,
             collate_fn=PadCollator(self.tokenizer.pad_id),
             num_workers=self.num_workers,
             pin_memory=self.pin_memory,

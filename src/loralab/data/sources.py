@@ -7,11 +7,8 @@ how to fix it; an unreachable Hub is detected in a few seconds rather than after
 from __future__ import annotations
 
 import logging
-import os
-import socket
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlparse
 
 from loralab.data.readers import (
     DataFileError,
@@ -21,6 +18,7 @@ from loralab.data.readers import (
     read_table_split,
 )
 from loralab.data.text_split import TextSplit, train_val_split
+from loralab.hub import first_line, hub_reachable, offline_mode
 
 log = logging.getLogger(__name__)
 
@@ -52,19 +50,6 @@ def _load_from_path(path: Path, text_column: str, label_column: str, test_fracti
         read_table_split(test_file, text_column, label_column),
         str(path),
     )
-
-
-def _hub_reachable(timeout: float = 3.0) -> bool:
-    host = urlparse(os.environ.get("HF_ENDPOINT", "https://huggingface.co")).hostname or "huggingface.co"
-    try:
-        socket.create_connection((host, 443), timeout=timeout).close()
-        return True
-    except OSError:
-        return False
-
-
-def _offline_mode() -> bool:
-    return any(os.environ.get(v, "").lower() in ("1", "true", "yes") for v in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE"))
 
 
 def _load_from_hub(hub_id: str, text_column: str, label_column: str) -> RawData:
@@ -104,14 +89,13 @@ def load_raw_data(
         tried.append(f"{folder}/{{train,test}}.parquet")
     if hub_id:
         tried.append(f"the Hub ({hub_id})")
-        if _offline_mode() or _hub_reachable():
+        if offline_mode() or hub_reachable():
             try:
                 return _load_from_hub(hub_id, text_column, label_column)
             except (DataFileError, KeyError) as error:
                 raise DataFileError(f"Hub data set {hub_id} is not usable as it is: {error}") from None
             except Exception as error:  # datasets raises many types for "not cached / no network"
-                reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-                tried[-1] += f": {reason}"
+                tried[-1] += f": {first_line(error)}"
         else:
             tried[-1] += ": huggingface.co unreachable"
     raise DataNotFoundError(

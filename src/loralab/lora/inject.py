@@ -67,10 +67,10 @@ def inject_lora(
     if unsupported:
         kinds = ", ".join(t.__name__ for t in LORA_LAYER_TYPES)
         raise ValueError(f"LoRA target(s) {', '.join(unsupported)} are not of a supported type ({kinds})")
-    missing = _unmatched_targets(targets, [n for n, _ in to_wrap])
-    if missing or not to_wrap:
+    missing = unmatched_targets(targets, [n for n, _ in to_wrap])
+    if missing:
         raise ValueError(
-            f"LoRA target_modules {missing or targets} match no module of {type(model).__name__}; "
+            f"LoRA target_modules {missing} match no module of {type(model).__name__}; "
             f"candidates: {', '.join(_lora_candidates(model))}"
         )
     for name, module in to_wrap:
@@ -91,10 +91,11 @@ def _pattern_value(name: str, pattern: Mapping[str, float] | None, default: floa
     return next((value for key, value in (pattern or {}).items() if matches_target(name, [key])), default)
 
 
-def _unmatched_targets(targets: str | list[str], wrapped: list[str]) -> list[str]:
+def unmatched_targets(targets: str | Sequence[str], names: Sequence[str]) -> list[str]:
+    """The targets (a regex, or each name of a list) that match none of ``names``."""
     if isinstance(targets, str):
-        return []
-    return [t for t in targets if not any(matches_target(n, [t]) for n in wrapped)]
+        return [] if any(matches_target(n, targets) for n in names) else [targets]
+    return [t for t in targets if not any(matches_target(n, [t]) for n in names)]
 
 
 def lora_layers(model: nn.Module) -> Iterable[tuple[str, LoRALayer]]:

@@ -2,6 +2,7 @@
 
 from loralab.models.build import build_text_classifier
 from loralab.models.glove import load_glove
+from loralab.models.hf_classifier import apply_peft_lora, build_hf_classifier
 from loralab.models.text_classifier import TextClassifier
 
-__all__ = ["TextClassifier", "build_text_classifier", "load_glove"]
+__all__ = ["TextClassifier", "apply_peft_lora", "build_hf_classifier", "build_text_classifier", "load_glove"]

@@ -1,0 +1,77 @@
+"""Hugging Face encoders for sequence classification, and PEFT LoRA on them."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from torch import nn
+
+from loralab.lora.inject import unmatched_targets
+from loralab.models.hf_loading import load_from_hub_or_folder
+
+
+def build_hf_classifier(
+    backbone: str, num_classes: int, trust_remote_code: bool = False, attn_implementation: str | None = "sdpa"
+) -> nn.Module:
+    """``AutoModelForSequenceClassification`` with a fresh ``num_classes`` head."""
+    from transformers import AutoModelForSequenceClassification
+
+    def load(name: str) -> nn.Module:
+        return AutoModelForSequenceClassification.from_pretrained(
+            name, num_labels=num_classes, trust_remote_code=trust_remote_code, attn_implementation=attn_implementation
+        )
+
+    # from_pretrained returns eval mode; Lightning keeps modes as it finds them, and dropout must train.
+    return load_from_hub_or_folder(backbone, "model", load).train()
+
+
+def _linear_names(model: nn.Module) -> list[str]:
+    return sorted({name.rsplit(".", 1)[-1] for name, module in model.named_modules() if isinstance(module, nn.Linear)})
+
+
+def apply_peft_lora(
+    model: nn.Module,
+    target_modules: str | Sequence[str],
+    rank: int,
+    alpha: float,
+    dropout: float = 0.0,
+    scaling: str = "standard",
+    modules_to_save: Sequence[str] = (),
+    freeze_embeddings: bool = True,
+    rank_pattern: dict | None = None,
+    alpha_pattern: dict | None = None,
+) -> nn.Module:
+    """PEFT's ``get_peft_model`` with the same keys as loralab's own LoRA.
+
+    ``freeze_embeddings=false`` trains the word embeddings too: they join ``modules_to_save`` so
+    that PEFT saves them with the adapter.
+    """
+    from peft import LoraConfig, TaskType, get_peft_model
+
+    if rank <= 0:
+        raise ValueError(f"LoRA rank must be a positive integer, got {rank}; set model.lora.rank >= 1")
+    if alpha < 0:
+        raise ValueError(f"LoRA alpha must be >= 0, got {alpha}; set model.lora.alpha to a non-negative value")
+    if not 0.0 <= dropout < 1.0:
+        raise ValueError(f"LoRA dropout must be in [0, 1), got {dropout}; set model.lora.dropout")
+    if scaling not in ("standard", "rslora"):
+        raise ValueError(f"PEFT LoRA supports scaling standard or rslora, not {scaling!r}; set model.lora.scaling")
+    targets = target_modules if isinstance(target_modules, str) else list(target_modules)
+    missing = unmatched_targets(targets, [name for name, _ in model.named_modules() if name])
+    if missing:
+        raise ValueError(f"LoRA target_modules {missing} match no module of {type(model).__name__}; linear layers: {', '.join(_linear_names(model))}")
+    to_save = list(modules_to_save)
+    if not freeze_embeddings:
+        to_save.append("word_embeddings")
+    config = LoraConfig(
+        task_type=TaskType.SEQ_CLS,
+        r=rank,
+        lora_alpha=alpha,
+        lora_dropout=dropout,
+        target_modules=targets,
+        modules_to_save=to_save or None,
+        use_rslora=scaling == "rslora",
+        rank_pattern=dict(rank_pattern or {}),
+        alpha_pattern=dict(alpha_pattern or {}),
+    )
+    return get_peft_model(model, config)

@@ -1,0 +1,126 @@
+"""PEFT LoRA on a tiny DistilBERT saved to disk: the real loading, training, saving and reloading path."""
+
+import json
+import time
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from conftest import PROJECT_ROOT, compose_train_config, quiet_run_overrides, save_tiny_distilbert, write_tiny_data
+from loralab.build import instantiate
+from loralab.data import PadCollator, PretrainedTokenizer
+from loralab.models import apply_peft_lora, build_hf_classifier
+from loralab.run_model import compose_run_config, load_run_net
+from loralab.training import train
+
+CONFIG_DIR = PROJECT_ROOT / "conf"
+
+
+@pytest.fixture(scope="module")
+def backbone(tmp_path_factory):
+    return save_tiny_distilbert(tmp_path_factory.mktemp("tiny_distilbert"))
+
+
+@pytest.fixture(scope="module")
+def peft_run(backbone, tmp_path_factory):
+    root = tmp_path_factory.mktemp("peft_run")
+    overrides = quiet_run_overrides(write_tiny_data(root / "data")) + [
+        "model=lora_distilbert", f"model.backbone={backbone}", f"paths.cache_dir={root / 'cache'}",
+        "model.lora.rank=4", "optim.optimizer.lr=3e-3", "trainer.max_epochs=3",
+    ]
+    run_dir = root / "run"
+    return run_dir, train(compose_train_config(run_dir, overrides))
+
+
+def _batch(tokenizer: PretrainedTokenizer, texts: list[str]) -> dict:
+    batch = PadCollator(tokenizer.pad_id)([(torch.tensor(ids), torch.tensor(0)) for ids in tokenizer.encode(texts)])
+    return {"input_ids": batch["input_ids"], "attention_mask": batch["attention_mask"]}
+
+
+def test_tokenizer_from_folder_knows_the_words(backbone):
+    tokenizer = PretrainedTokenizer(str(backbone))
+    ids = tokenizer.encode(["The movie was great!"])[0]
+    unk = tokenizer.tokenizer.unk_token_id
+    assert ids[0] == tokenizer.tokenizer.cls_token_id and ids[-1] == tokenizer.tokenizer.sep_token_id
+    assert unk not in ids and len(ids) == 7
+
+
+def test_truncation_keeps_the_closing_special_token(backbone):
+    tokenizer = PretrainedTokenizer(str(backbone), max_length=4)
+    ids = tokenizer.encode(["the movie was great and the plot was superb"])[0]
+    assert len(ids) == 4 and ids[-1] == tokenizer.tokenizer.sep_token_id
+
+
+def test_trainable_count_is_the_lora_formula_plus_the_head(backbone):
+    model = apply_peft_lora(build_hf_classifier(str(backbone), 2), ["q_lin", "v_lin"], rank=4, alpha=8,
+                            modules_to_save=["pre_classifier", "classifier"])
+    trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    lora = 2 * 2 * 4 * (32 + 32)  # layers x targets x r x (in + out)
+    head = (32 * 32 + 32) + (32 * 2 + 2)  # pre_classifier + classifier
+    assert trainable == lora + head
+
+
+def test_unknown_target_lists_the_linear_layers(backbone):
+    with pytest.raises(ValueError, match=r"\['q_lim'\] match no module.*linear layers: .*q_lin.*v_lin"):
+        apply_peft_lora(build_hf_classifier(str(backbone), 2), ["q_lim"], rank=4, alpha=8)
+
+
+def test_hub_id_offline_fails_fast_with_one_line(monkeypatch):
+    monkeypatch.delenv("HF_HUB_OFFLINE")
+    monkeypatch.delenv("HF_DATASETS_OFFLINE")
+    monkeypatch.setattr("loralab.models.hf_loading.hub_reachable", lambda: False)
+    started = time.perf_counter()
+    with pytest.raises(FileNotFoundError, match="Hub is unreachable; pass model.backbone=<local folder>"):
+        PretrainedTokenizer("distilbert-base-uncased")
+    assert time.perf_counter() - started < 5
+
+
+def test_hub_id_not_cached_while_offline_names_the_fix():
+    with pytest.raises(FileNotFoundError, match="pass model.backbone=<local folder>") as error:
+        build_hf_classifier("no-such-org/no-such-model", 2)
+    assert "\n" not in str(error.value)
+
+
+def test_peft_run_saves_an_adapter_with_the_head(peft_run):
+    run_dir, metrics = peft_run
+    adapter = run_dir / "adapter"
+    tensors = load_file(adapter / "adapter_model.safetensors")
+    assert any("lora_A" in k and "q_lin" in k for k in tensors)
+    assert any("classifier" in k for k in tensors) and any("pre_classifier" in k for k in tensors)
+    assert not any("word_embeddings" in k for k in tensors)
+    config = json.loads((adapter / "adapter_config.json").read_text())
+    assert config["r"] == 4 and sorted(config["target_modules"]) == ["q_lin", "v_lin"]
+    assert metrics["adapter_bytes"] == (adapter / "adapter_model.safetensors").stat().st_size
+    assert 0 < metrics["trainable_params"] < metrics["total_params"]
+    assert (run_dir / "tokenizer" / "tokenizer.json").is_file()
+
+
+def test_plain_peft_reload_reproduces_the_run(peft_run, backbone):
+    from peft import PeftModel
+    from transformers import AutoModelForSequenceClassification
+
+    run_dir, metrics = peft_run
+    base = AutoModelForSequenceClassification.from_pretrained(backbone, num_labels=2)
+    plain = PeftModel.from_pretrained(base, run_dir / "adapter").eval()
+    cfg = compose_run_config(run_dir, CONFIG_DIR)
+    tokenizer = instantiate(cfg.model.tokenizer)
+    ours = load_run_net(cfg, run_dir, tokenizer)
+    batch = _batch(tokenizer, ["a wonderful film", "awful and boring", "the plot"])
+    with torch.no_grad():
+        torch.testing.assert_close(plain(**batch).logits, ours(**batch).logits, atol=0, rtol=0)
+        merged = ours.merge_and_unload()
+        torch.testing.assert_close(merged(**batch).logits, plain(**batch).logits, atol=1e-5, rtol=0)
+
+    from loralab.evaluation import evaluate_run
+
+    evaluated = evaluate_run(run_dir, CONFIG_DIR, [f"paths.cache_dir={run_dir.parent / 'cache'}"])
+    assert evaluated["test/acc"] == pytest.approx(metrics["test/acc"], abs=1e-6)
+
+
+def test_unfrozen_embeddings_train_and_are_saved(backbone, tmp_path):
+    model = apply_peft_lora(build_hf_classifier(str(backbone), 2), ["q_lin"], rank=2, alpha=4, freeze_embeddings=False)
+    trainable = [n for n, p in model.named_parameters() if p.requires_grad]
+    assert any("word_embeddings" in n for n in trainable)
+    model.save_pretrained(tmp_path)
+    assert any("word_embeddings" in k for k in load_file(tmp_path / "adapter_model.safetensors"))
