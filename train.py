@@ -9,12 +9,13 @@ Examples:
 import hydra
 from omegaconf import DictConfig
 
+from loralab.cli_errors import run_cli
 from loralab.training import train
 
 
 @hydra.main(version_base="1.3", config_path="conf", config_name="train")
 def main(cfg: DictConfig) -> float | None:
-    metrics = train(cfg)
+    metrics = run_cli(lambda: train(cfg))
     # Sweepers (Optuna) optimise the value returned here.
     return metrics.get(cfg.get("optimized_metric"))
 

@@ -7,10 +7,13 @@ import sys
 from collections.abc import Callable
 from typing import TypeVar
 
+from omegaconf.errors import MissingMandatoryValue
+
 T = TypeVar("T")
 
-# What bad input raises: a missing file or folder, a value that does not fit, a damaged file.
-USER_ERRORS = (FileNotFoundError, ValueError, KeyError)
+# What bad input raises: a missing file or folder, a value that does not fit, a damaged file,
+# a required config value (???) left unset.
+USER_ERRORS = (FileNotFoundError, ValueError, KeyError, MissingMandatoryValue)
 
 
 def run_cli(main: Callable[[], T]) -> T:
@@ -22,5 +25,7 @@ def run_cli(main: Callable[[], T]) -> T:
         if os.environ.get("HYDRA_FULL_ERROR") == "1":
             raise
         message = str(error).strip('"') if isinstance(error, KeyError) else str(error)
+        if isinstance(error, MissingMandatoryValue):
+            message = message.splitlines()[0]
         print(f"error: {message}", file=sys.stderr)
         raise SystemExit(1) from None

@@ -12,6 +12,7 @@ from omegaconf import DictConfig
 
 from loralab.atomic_files import atomic_write_json
 from loralab.build import build_datamodule, build_module, build_trainer
+from loralab.config_checks import check_required_keys
 from loralab.parameters import count_parameters
 from loralab.run_files import METRICS_FILE
 from loralab.run_model import save_run_model
@@ -20,6 +21,7 @@ log = logging.getLogger(__name__)
 
 def train(cfg: DictConfig) -> dict:
     """Run the experiment ``cfg`` describes; return (and save) its metrics."""
+    check_required_keys(cfg)
     output_dir = Path(cfg.paths.output_dir)
     L.seed_everything(cfg.seed, workers=True)
     datamodule = build_datamodule(cfg)
