@@ -124,3 +124,23 @@ def test_unfrozen_embeddings_train_and_are_saved(backbone, tmp_path):
     assert any("word_embeddings" in n for n in trainable)
     model.save_pretrained(tmp_path)
     assert any("word_embeddings" in k for k in load_file(tmp_path / "adapter_model.safetensors"))
+
+
+def test_predict_and_merged_export_of_a_peft_run(peft_run, tmp_path):
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    from loralab.export import export_merged
+    from loralab.prediction import predict_texts
+
+    run_dir, _ = peft_run
+    texts = ["a wonderful film", "awful and boring"]
+    predictions = predict_texts(run_dir, CONFIG_DIR, texts)
+    assert [label for label, _ in predictions] == [label for label, _ in predict_texts(run_dir, CONFIG_DIR, texts)]
+    assert all(label in ("positive", "negative") and 0.5 <= p <= 1 for label, p in predictions)
+
+    merged_dir = export_merged(run_dir, CONFIG_DIR, tmp_path / "merged")
+    merged = AutoModelForSequenceClassification.from_pretrained(merged_dir).eval()
+    tokenizer = AutoTokenizer.from_pretrained(merged_dir)
+    with torch.no_grad():
+        probabilities = torch.softmax(merged(**tokenizer(texts, return_tensors="pt", padding=True)).logits, dim=-1)
+    torch.testing.assert_close(probabilities.max(dim=-1).values, torch.tensor([p for _, p in predictions]), atol=1e-5, rtol=0)

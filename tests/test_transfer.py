@@ -183,3 +183,12 @@ def test_eval_and_predict_command_lines(transfer_runs):
 
     missing = subprocess.run([sys.executable, "predict.py", lora + "_typo", "x"], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=300)
     assert missing.returncode == 1 and missing.stderr.startswith("error: ") and "Traceback" not in missing.stderr
+
+
+def test_exported_merged_model_serves_as_a_pretrained_run(transfer_runs, tmp_path):
+    from loralab.export import export_merged
+    from loralab.models.pretrained import read_text_classifier_weights
+
+    out = export_merged(transfer_runs["lora"], CONFIG_DIR, tmp_path / "merged")
+    _, state = read_text_classifier_weights(out)
+    assert state["fc2.weight"].shape == (2, 8) and (out / "vocab.json").is_file()
