@@ -144,3 +144,14 @@ def test_predict_and_merged_export_of_a_peft_run(peft_run, tmp_path):
     with torch.no_grad():
         probabilities = torch.softmax(merged(**tokenizer(texts, return_tensors="pt", padding=True)).logits, dim=-1)
     torch.testing.assert_close(probabilities.max(dim=-1).values, torch.tensor([p for _, p in predictions]), atol=1e-5, rtol=0)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [({"rank": 0}, "model.lora.rank"), ({"alpha": -1}, "model.lora.alpha"), ({"dropout": 1.5}, "model.lora.dropout"),
+     ({"scaling": "lab"}, "standard or rslora")],
+)
+def test_bad_peft_hyperparameters_name_the_key(backbone, kwargs, message):
+    settings = {"rank": 4, "alpha": 8} | kwargs
+    with pytest.raises(ValueError, match=message):
+        apply_peft_lora(build_hf_classifier(str(backbone), 2), ["q_lin"], **settings)

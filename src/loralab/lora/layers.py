@@ -25,6 +25,16 @@ from torch import nn
 SCALING_RULES = ("standard", "rslora", "lab")
 
 
+def check_lora_hyperparameters(rank: int, alpha: float, dropout: float = 0.0) -> None:
+    """Refuse values that would train nothing or diverge, naming the config key to fix."""
+    if rank <= 0:
+        raise ValueError(f"LoRA rank must be a positive integer, got {rank}; set model.lora.rank >= 1")
+    if alpha < 0:
+        raise ValueError(f"LoRA alpha must be >= 0, got {alpha}; set model.lora.alpha to a non-negative value")
+    if not 0.0 <= dropout < 1.0:
+        raise ValueError(f"LoRA dropout must be in [0, 1), got {dropout}; set model.lora.dropout")
+
+
 def lora_scaling(alpha: float, rank: int, rule: str = "standard") -> float:
     """The factor applied to ``x A B``.
 
@@ -32,10 +42,7 @@ def lora_scaling(alpha: float, rank: int, rule: str = "standard") -> float:
     when r changes"); ``rslora`` is ``alpha / sqrt(r)`` (Kalajdzievski 2023, stable at high rank);
     ``lab`` is the course lab's plain ``alpha``.
     """
-    if rank <= 0:
-        raise ValueError(f"LoRA rank must be a positive integer, got {rank}; set model.lora.rank >= 1")
-    if alpha < 0:
-        raise ValueError(f"LoRA alpha must be >= 0, got {alpha}; set model.lora.alpha to a non-negative value")
+    check_lora_hyperparameters(rank, alpha)
     if rule == "standard":
         return alpha / rank
     if rule == "rslora":
@@ -102,8 +109,7 @@ class LoRALinear(LoRALayer):
         scaling: str = "standard",
     ) -> None:
         super().__init__(base, rank, alpha, scaling)
-        if not 0.0 <= dropout < 1.0:
-            raise ValueError(f"LoRA dropout must be in [0, 1), got {dropout}; set model.lora.dropout")
+        check_lora_hyperparameters(rank, alpha, dropout)
         factory = {"device": base.weight.device, "dtype": base.weight.dtype}
         self.lora_A = nn.Parameter(torch.empty(base.in_features, rank, **factory))
         self.lora_B = nn.Parameter(torch.zeros(rank, base.out_features, **factory))

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from torch import nn
 
 from loralab.lora.inject import unmatched_targets
+from loralab.lora.layers import check_lora_hyperparameters
 from loralab.models.hf_loading import load_from_hub_or_folder
 
 
@@ -48,12 +49,7 @@ def apply_peft_lora(
     """
     from peft import LoraConfig, TaskType, get_peft_model
 
-    if rank <= 0:
-        raise ValueError(f"LoRA rank must be a positive integer, got {rank}; set model.lora.rank >= 1")
-    if alpha < 0:
-        raise ValueError(f"LoRA alpha must be >= 0, got {alpha}; set model.lora.alpha to a non-negative value")
-    if not 0.0 <= dropout < 1.0:
-        raise ValueError(f"LoRA dropout must be in [0, 1), got {dropout}; set model.lora.dropout")
+    check_lora_hyperparameters(rank, alpha, dropout)
     if scaling not in ("standard", "rslora"):
         raise ValueError(f"PEFT LoRA supports scaling standard or rslora, not {scaling!r}; set model.lora.scaling")
     targets = target_modules if isinstance(target_modules, str) else list(target_modules)
