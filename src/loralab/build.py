@@ -2,20 +2,16 @@
 
 from __future__ import annotations
 
-import logging
-
 from typing import Any
 
 import lightning as L
 from hydra.errors import InstantiationException
 from hydra.utils import instantiate as hydra_instantiate
 from omegaconf import DictConfig
+from torch import nn
 
 from loralab.classification_module import TextClassificationModule
 from loralab.data import TextClassificationDataModule
-
-log = logging.getLogger(__name__)
-
 
 def instantiate(config: Any, **kwargs: Any) -> Any:
     """Hydra's ``instantiate``, but a target's own error comes out as itself, not wrapped in
@@ -39,13 +35,20 @@ def build_datamodule(cfg: DictConfig) -> TextClassificationDataModule:
     return datamodule
 
 
+def build_net(cfg: DictConfig, tokenizer) -> nn.Module:
+    """``model.net`` sized for the tokenizer, before any adapter."""
+    return instantiate(cfg.model.net, **tokenizer.model_kwargs())
+
+
+def add_adapters(cfg: DictConfig, net: nn.Module) -> nn.Module:
+    """``net`` wrapped by ``model.lora`` when the config has one."""
+    return instantiate(cfg.model.lora, model=net) if cfg.model.get("lora") else net
+
+
 def build_module(cfg: DictConfig, datamodule: TextClassificationDataModule) -> TextClassificationModule:
-    """``model.net`` sized for the tokenizer, wrapped by ``model.lora`` when the config has one."""
-    net = instantiate(cfg.model.net, **datamodule.tokenizer.model_kwargs())
-    if cfg.model.get("lora"):
-        net = instantiate(cfg.model.lora, model=net)
+    """The LightningModule: network, adapters, optimizer and schedule."""
     return TextClassificationModule(
-        net=net,
+        net=add_adapters(cfg, build_net(cfg, datamodule.tokenizer)),
         num_classes=datamodule.num_classes,
         optimizer=instantiate(cfg.optim.optimizer),
         scheduler=instantiate(cfg.optim.scheduler) if cfg.optim.get("scheduler") else None,

@@ -16,7 +16,7 @@ from omegaconf import DictConfig, OmegaConf, open_dict
 from safetensors.torch import load_file, save_file
 from torch import nn
 
-from loralab.build import instantiate
+from loralab.build import add_adapters, build_net
 from loralab.adapters import check_base_model, load_adapter, read_adapter_config, save_adapter
 from loralab.atomic_files import atomic_write
 from loralab.lora import base_state_dict, lora_layers
@@ -66,12 +66,11 @@ def load_run_net(cfg: DictConfig, run_dir: Path, tokenizer) -> nn.Module:
     """The trained network of ``run_dir``: base + adapter for LoRA runs, else the saved model."""
     adapter_dir = run_dir / ADAPTER_DIR
     if not adapter_dir.is_dir():
-        net = instantiate(cfg.model.net, **tokenizer.model_kwargs())
+        net = build_net(cfg, tokenizer)
         net.load_state_dict(load_file(run_dir / MODEL_FILE))
         return net.eval()
     if is_peft_adapter(adapter_dir):
-        net = instantiate(cfg.model.net, **tokenizer.model_kwargs())
-        return load_peft_adapter(net, adapter_dir, cfg.model.backbone).eval()
+        return load_peft_adapter(build_net(cfg, tokenizer), adapter_dir, cfg.model.backbone).eval()
     adapter_config = read_adapter_config(adapter_dir)
     base = Path(adapter_config["base_model"]["path"])
     check_base_model(adapter_config, base)
@@ -79,9 +78,9 @@ def load_run_net(cfg: DictConfig, run_dir: Path, tokenizer) -> nn.Module:
     if pretrained:  # the base file the adapter names, wherever the run was started from
         with open_dict(cfg):
             cfg.model.pretrained = str(base)
-    net = instantiate(cfg.model.net, **tokenizer.model_kwargs())
+    net = build_net(cfg, tokenizer)
     if not pretrained:
         net.load_state_dict(load_file(base))
-    net = instantiate(cfg.model.lora, model=net)
+    net = add_adapters(cfg, net)
     load_adapter(net, adapter_dir)
     return net.eval()

@@ -19,6 +19,7 @@ from loralab.run_model import save_run_model
 
 log = logging.getLogger(__name__)
 
+
 def train(cfg: DictConfig) -> dict:
     """Run the experiment ``cfg`` describes; return (and save) its metrics."""
     check_required_keys(cfg)
