@@ -155,3 +155,12 @@ def test_bad_peft_hyperparameters_name_the_key(backbone, kwargs, message):
     settings = {"rank": 4, "alpha": 8} | kwargs
     with pytest.raises(ValueError, match=message):
         apply_peft_lora(build_hf_classifier(str(backbone), 2), ["q_lin"], **settings)
+
+
+def test_float16_checkpoints_load_as_float32(tmp_path):
+    """transformers 5 keeps a float16 file in float16, ten times slower on a CPU (seen with MiniLM)."""
+    from transformers import AutoModelForSequenceClassification
+
+    folder = save_tiny_distilbert(tmp_path / "fp32")
+    AutoModelForSequenceClassification.from_pretrained(folder).half().save_pretrained(tmp_path / "fp16")
+    assert {p.dtype for p in build_hf_classifier(str(tmp_path / "fp16"), 2).parameters()} == {torch.float32}

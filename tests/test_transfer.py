@@ -24,9 +24,11 @@ CONFIG_DIR = PROJECT_ROOT / "conf"
 def transfer_runs(tmp_path_factory):
     """One AG News pretraining run and one IMDb LoRA run on it, shared by the tests below."""
     root = tmp_path_factory.mktemp("transfer")
-    common = tiny_run_overrides(write_tiny_data(root / "data")) + [f"paths.cache_dir={root / 'cache'}"]
+    data_dir = write_tiny_data(root / "data")
+    common = tiny_run_overrides(data_dir) + [f"paths.cache_dir={root / 'cache'}"]
     pretrain = root / "pretrain"
-    train(compose_train_config(pretrain, common + ["experiment=agnews_pretrain"]))
+    imdb_words = f"model.tokenizer.vocab_corpora=[{{name:imdb,data_dir:'{data_dir}'}}]"
+    train(compose_train_config(pretrain, common + ["experiment=agnews_pretrain", imdb_words]))
     lora = root / "lora"
     metrics = train(compose_train_config(lora, common + ["experiment=imdb_lora", f"model.pretrained={pretrain}"]))
     return {"pretrain": pretrain, "lora": lora, "metrics": metrics, "common": common}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import torch
 from torch import nn
 
 from loralab.lora.inject import unmatched_targets
@@ -12,14 +13,27 @@ from loralab.models.hf_loading import load_from_hub_or_folder
 
 
 def build_hf_classifier(
-    backbone: str, num_classes: int, trust_remote_code: bool = False, attn_implementation: str | None = "sdpa"
+    backbone: str,
+    num_classes: int,
+    trust_remote_code: bool = False,
+    attn_implementation: str | None = "sdpa",
+    dtype: str = "float32",
 ) -> nn.Module:
-    """``AutoModelForSequenceClassification`` with a fresh ``num_classes`` head."""
+    """``AutoModelForSequenceClassification`` with a fresh ``num_classes`` head.
+
+    Weights load as ``dtype`` whatever the checkpoint holds: transformers 5 keeps a float16 file
+    in float16, which CPUs multiply about ten times slower than float32 and which mixed precision
+    (``trainer.precision=bf16-mixed``) expects as float32 master weights anyway.
+    """
     from transformers import AutoModelForSequenceClassification
 
     def load(name: str) -> nn.Module:
         return AutoModelForSequenceClassification.from_pretrained(
-            name, num_labels=num_classes, trust_remote_code=trust_remote_code, attn_implementation=attn_implementation
+            name,
+            num_labels=num_classes,
+            trust_remote_code=trust_remote_code,
+            attn_implementation=attn_implementation,
+            dtype=getattr(torch, dtype),
         )
 
     # from_pretrained returns eval mode; Lightning keeps modes as it finds them, and dropout must train.
