@@ -7,9 +7,9 @@ import random
 from pathlib import Path
 
 import pyarrow as pa
-import torch
 import pyarrow.parquet as pq
 import pytest
+import torch
 from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
 from hydra.core.hydra_config import HydraConfig
@@ -123,7 +123,11 @@ def save_tiny_distilbert(folder: Path) -> Path:
     """A 2-layer, 32-wide DistilBERT with a WordPiece tokenizer over the tiny data's words, saved
     as a Hugging Face folder: loading it exercises the real ``from_pretrained`` path."""
     from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, processors
-    from transformers import DistilBertConfig, DistilBertForSequenceClassification, PreTrainedTokenizerFast
+    from transformers import (
+        DistilBertConfig,
+        DistilBertForSequenceClassification,
+        PreTrainedTokenizerFast,
+    )
 
     specials = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
     words = sorted(set(POSITIVE + NEGATIVE + FILLER + [w for topic in TOPICS for w in topic] + ["really", "yes", "!", ".", ","]))

@@ -5,9 +5,15 @@ import time
 
 import pytest
 import torch
+from conftest import (
+    PROJECT_ROOT,
+    compose_train_config,
+    quiet_run_overrides,
+    save_tiny_distilbert,
+    write_tiny_data,
+)
 from safetensors.torch import load_file
 
-from conftest import PROJECT_ROOT, compose_train_config, quiet_run_overrides, save_tiny_distilbert, write_tiny_data
 from loralab.build import instantiate
 from loralab.data import PadCollator, PretrainedTokenizer
 from loralab.models import apply_peft_lora, build_hf_classifier

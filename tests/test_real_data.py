@@ -3,8 +3,8 @@
 from pathlib import Path
 
 import pytest
-
 from conftest import REAL_DATA_DIR, compose_train_config, tiny_run_overrides
+
 from loralab.data import load_raw_data
 from loralab.training import train
 

@@ -5,9 +5,9 @@ import subprocess
 import sys
 
 import pytest
+from conftest import PROJECT_ROOT, compose_train_config, tiny_run_overrides
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-from conftest import PROJECT_ROOT, compose_train_config, tiny_run_overrides
 from loralab.training import train
 
 REQUIRED_METRICS = {"val/acc_best", "test/acc", "test/loss", "trainable_params", "total_params", "train_seconds", "epochs"}

@@ -7,9 +7,14 @@ import sys
 
 import pytest
 import torch
+from conftest import (
+    PROJECT_ROOT,
+    compose_train_config,
+    tiny_run_overrides,
+    write_tiny_data,
+)
 from safetensors.torch import load_file, save_file
 
-from conftest import PROJECT_ROOT, compose_train_config, tiny_run_overrides, write_tiny_data
 from loralab.adapters import load_adapter, save_adapter
 from loralab.data import PadCollator
 from loralab.lora import apply_lora, merge_and_unload

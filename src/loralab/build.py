@@ -13,6 +13,7 @@ from torch import nn
 from loralab.classification_module import TextClassificationModule
 from loralab.data import TextClassificationDataModule
 
+
 def instantiate(config: Any, **kwargs: Any) -> Any:
     """Hydra's ``instantiate``, but a target's own error comes out as itself, not wrapped in
     Hydra's ``InstantiationException``, so the user reads the message that names the fix."""

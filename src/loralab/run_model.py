@@ -7,7 +7,6 @@ run's own ``base_model.safetensors`` when it had none.
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 
 from hydra import compose, initialize_config_dir
@@ -16,15 +15,23 @@ from omegaconf import DictConfig, OmegaConf, open_dict
 from safetensors.torch import load_file, save_file
 from torch import nn
 
-from loralab.build import add_adapters, build_net
-from loralab.adapters import check_base_model, load_adapter, read_adapter_config, save_adapter
+from loralab.adapters import (
+    check_base_model,
+    load_adapter,
+    read_adapter_config,
+    save_adapter,
+)
 from loralab.atomic_files import atomic_write
+from loralab.build import add_adapters, build_net
 from loralab.lora import base_state_dict, lora_layers
 from loralab.models.pretrained import resolve_weights_file
-from loralab.peft_adapters import is_peft_adapter, is_peft_model, load_peft_adapter, save_peft_adapter
+from loralab.peft_adapters import (
+    is_peft_adapter,
+    is_peft_model,
+    load_peft_adapter,
+    save_peft_adapter,
+)
 from loralab.run_files import ADAPTER_DIR, BASE_MODEL_FILE, MODEL_FILE, VOCAB_FILE
-
-log = logging.getLogger(__name__)
 
 
 def _save_tensors(path: Path, tensors: dict) -> Path:
@@ -36,7 +43,7 @@ def save_run_model(net: nn.Module, cfg: DictConfig, output_dir: Path) -> dict:
     """Write the trained network into the run folder; returns metrics about what was written."""
     if is_peft_model(net):
         return {"adapter_bytes": save_peft_adapter(net, output_dir / ADAPTER_DIR, cfg.model.backbone)}
-    if not any(True for _ in lora_layers(net)):
+    if next(lora_layers(net), None) is None:
         return {"model_bytes": _save_tensors(output_dir / MODEL_FILE, net.state_dict()).stat().st_size}
     pretrained = cfg.model.get("pretrained")
     base = resolve_weights_file(pretrained) if pretrained else _save_tensors(output_dir / BASE_MODEL_FILE, base_state_dict(net))

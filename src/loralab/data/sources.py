@@ -6,7 +6,6 @@ how to fix it; an unreachable Hub is detected in a few seconds rather than after
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,8 +18,6 @@ from loralab.data.readers import (
 )
 from loralab.data.text_split import TextSplit, train_val_split
 from loralab.hub import first_line, hub_reachable, offline_mode
-
-log = logging.getLogger(__name__)
 
 
 class DataNotFoundError(FileNotFoundError):

@@ -1,6 +1,7 @@
 """LoRA from scratch: layers, injection by module name, and trainable-parameter selection."""
 
 from loralab.lora.apply import apply_lora
+from loralab.lora.embedding import LoRAEmbedding
 from loralab.lora.inject import (
     LORA_LAYER_TYPES,
     base_state_dict,
@@ -11,7 +12,6 @@ from loralab.lora.inject import (
     merge_lora,
     unmerge_lora,
 )
-from loralab.lora.embedding import LoRAEmbedding
 from loralab.lora.layers import LoRALayer, LoRALinear, lora_scaling
 
 __all__ = [
