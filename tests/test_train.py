@@ -62,3 +62,9 @@ def test_train_py_entry_point(tiny_data_dir, tmp_path):
     assert result.returncode == 0, result.stderr[-2000:]
     metrics = json.loads((run_dir / "metrics.json").read_text())
     assert metrics["total_params"] > 0 and (run_dir / ".hydra" / "config.yaml").is_file()
+
+
+def test_a_required_key_left_unset_is_named(tiny_data_dir, tmp_path):
+    overrides = tiny_run_overrides(tiny_data_dir) + ["experiment=imdb_lora"]
+    with pytest.raises(ValueError, match=r"^model.pretrained must be set .*add model.pretrained=<value>"):
+        train(compose_train_config(tmp_path / "run", overrides))
