@@ -1,0 +1,79 @@
+"""One table per sweep: ``summary.csv`` and ``summary.md`` in the sweep folder, a row per job.
+
+Written by a Hydra callback when a multirun ends, and rebuilt from any sweep folder, a killed one
+included, with ``python -m loralab.sweep_summary <sweep folder>``.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from hydra.experimental.callback import Callback
+from omegaconf import DictConfig, OmegaConf
+
+from loralab.atomic_files import atomic_write_text
+from loralab.run_files import METRICS_FILE
+
+METRIC_COLUMNS = ["val/acc_best", "test/acc", "trainable_params", "adapter_bytes", "train_seconds"]
+
+
+def _job_dirs(sweep_dir: Path) -> list[Path]:
+    jobs = [d for d in sweep_dir.iterdir() if d.is_dir() and (d / ".hydra" / "overrides.yaml").is_file()]
+    return sorted(jobs, key=lambda d: (not d.name.isdigit(), int(d.name) if d.name.isdigit() else 0, d.name))
+
+
+def sweep_rows(sweep_dir: str | Path) -> list[dict[str, Any]]:
+    """A row per job: the overrides that differ between jobs, its status and its key metrics."""
+    jobs = _job_dirs(Path(sweep_dir))
+    overrides = {job: list(OmegaConf.load(job / ".hydra" / "overrides.yaml")) for job in jobs}
+    shared = set.intersection(*(set(o) for o in overrides.values())) if overrides else set()
+    rows = []
+    for job in jobs:
+        metrics_file = job / METRICS_FILE
+        metrics = json.loads(metrics_file.read_text()) if metrics_file.is_file() else {}
+        row = {
+            "job": job.name,
+            "overrides": " ".join(o for o in overrides[job] if o not in shared),
+            "status": "ok" if metrics else "no metrics.json (failed, killed or running)",
+        }
+        row.update({column: metrics.get(column, "") for column in METRIC_COLUMNS})
+        rows.append(row)
+    return rows
+
+
+def write_sweep_summary(sweep_dir: str | Path) -> list[dict[str, Any]]:
+    sweep_dir = Path(sweep_dir)
+    rows = sweep_rows(sweep_dir)
+    columns = ["job", "overrides", "status", *METRIC_COLUMNS]
+    table = io.StringIO()
+    writer = csv.DictWriter(table, fieldnames=columns)
+    writer.writeheader()
+    writer.writerows(rows)
+    atomic_write_text(sweep_dir / "summary.csv", table.getvalue())
+
+    def cell(value: Any) -> str:
+        return f"{value:.4f}" if isinstance(value, float) else str(value)
+
+    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    lines += ["| " + " | ".join(cell(row[c]) for c in columns) + " |" for row in rows]
+    atomic_write_text(sweep_dir / "summary.md", "\n".join(lines) + "\n")
+    return rows
+
+
+class SweepSummary(Callback):
+    """Hydra callback (``hydra.callbacks``): the summary of a multirun when its last job ends."""
+
+    def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
+        write_sweep_summary(config.hydra.sweep.dir)
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 2:
+        raise SystemExit("usage: python -m loralab.sweep_summary <sweep folder>")
+    for summary_row in write_sweep_summary(sys.argv[1]):
+        print(summary_row)
