@@ -7,15 +7,21 @@ Examples:
 """
 
 import hydra
+from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
 from omegaconf import DictConfig
 
 from loralab.cli_errors import run_cli
+from loralab.sweep_jobs import train_or_record_failure
 from loralab.training import train
 
 
 @hydra.main(version_base="1.3", config_path="conf", config_name="train")
 def main(cfg: DictConfig) -> float | None:
-    metrics = run_cli(lambda: train(cfg))
+    if HydraConfig.get().mode == RunMode.MULTIRUN:
+        metrics = train_or_record_failure(cfg, train) or {}
+    else:
+        metrics = run_cli(lambda: train(cfg))
     # Sweepers (Optuna) optimise the value returned here.
     return metrics.get(cfg.get("optimized_metric"))
 

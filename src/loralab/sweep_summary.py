@@ -18,6 +18,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from loralab.atomic_files import atomic_write_text
 from loralab.run_files import METRICS_FILE
+from loralab.sweep_jobs import FAILURE_FILE
 
 METRIC_COLUMNS = ["val/acc_best", "test/acc", "trainable_params", "adapter_bytes", "train_seconds"]
 
@@ -34,13 +35,16 @@ def sweep_rows(sweep_dir: str | Path) -> list[dict[str, Any]]:
     shared = set.intersection(*(set(o) for o in overrides.values())) if overrides else set()
     rows = []
     for job in jobs:
-        metrics_file = job / METRICS_FILE
+        metrics_file, failure_file = job / METRICS_FILE, job / FAILURE_FILE
         metrics = json.loads(metrics_file.read_text()) if metrics_file.is_file() else {}
-        row = {
-            "job": job.name,
-            "overrides": " ".join(o for o in overrides[job] if o not in shared),
-            "status": "ok" if metrics else "no metrics.json (failed, killed or running)",
-        }
+        if metrics:
+            status = "ok"
+        elif failure_file.is_file():
+            failure = json.loads(failure_file.read_text())
+            status = f"failed: {failure['error']}: {failure['message']}"
+        else:
+            status = "no metrics.json (killed or still running)"
+        row = {"job": job.name, "overrides": " ".join(o for o in overrides[job] if o not in shared), "status": status}
         row.update({column: metrics.get(column, "") for column in METRIC_COLUMNS})
         rows.append(row)
     return rows
