@@ -16,6 +16,12 @@ T = TypeVar("T")
 USER_ERRORS = (FileNotFoundError, ValueError, KeyError, MissingMandatoryValue)
 
 
+def first_line(error: BaseException) -> str:
+    """An error's message cut to its first line (libraries append context lines and tracebacks)."""
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
+
+
 def run_cli(main: Callable[[], T]) -> T:
     """Call ``main``; a user error prints ``error: <message>`` and exits 1 (set
     ``HYDRA_FULL_ERROR=1`` to see the traceback instead)."""
@@ -26,6 +32,6 @@ def run_cli(main: Callable[[], T]) -> T:
             raise
         message = str(error).strip('"') if isinstance(error, KeyError) else str(error)
         if isinstance(error, MissingMandatoryValue):
-            message = message.splitlines()[0]
+            message = first_line(error)
         print(f"error: {message}", file=sys.stderr)
         raise SystemExit(1) from None

@@ -20,7 +20,3 @@ def hub_reachable(timeout: float = 3.0) -> bool:
     except OSError:
         return False
 
-
-def first_line(error: BaseException) -> str:
-    text = str(error).strip()
-    return text.splitlines()[0] if text else type(error).__name__

@@ -10,7 +10,7 @@ from pathlib import Path
 from omegaconf import DictConfig
 
 from loralab.atomic_files import atomic_write_json, atomic_write_text
-from loralab.hub import first_line
+from loralab.cli_errors import first_line
 
 log = logging.getLogger(__name__)
 

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
+from loralab.cli_errors import first_line
 from loralab.data.text_split import TextSplit
 
 TABLE_SUFFIXES = (".parquet", ".csv", ".jsonl", ".json")
@@ -37,8 +38,7 @@ def read_table_split(path: Path, text_column: str = "text", label_column: str = 
     try:
         table = _read_arrow_table(path)
     except (pa.ArrowException, OSError) as error:
-        first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        raise DataFileError(f"cannot read {path} ({first_line}); re-create the file or point data.path elsewhere") from None
+        raise DataFileError(f"cannot read {path} ({first_line(error)}); re-create the file or point data.path elsewhere") from None
     missing = [c for c in (text_column, label_column) if c not in table.column_names]
     if missing:
         raise DataFileError(

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from loralab.cli_errors import first_line
 from loralab.data.readers import (
     DataFileError,
     find_split_file,
@@ -17,7 +18,7 @@ from loralab.data.readers import (
     read_table_split,
 )
 from loralab.data.text_split import TextSplit, train_val_split
-from loralab.hub import first_line, hub_reachable, offline_mode
+from loralab.hub import hub_reachable, offline_mode
 
 
 class DataNotFoundError(FileNotFoundError):

@@ -6,7 +6,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
-from loralab.hub import first_line, hub_reachable, offline_mode
+from loralab.cli_errors import first_line
+from loralab.hub import hub_reachable, offline_mode
 
 T = TypeVar("T")
 
