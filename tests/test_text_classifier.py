@@ -14,6 +14,29 @@ def test_mean_pooling_ignores_padding():
     torch.testing.assert_close(alone, in_long_batch)
 
 
+def _lookup_mean(embedding, ids, mask):
+    """The plain masked mean the embedding_bag path replaces."""
+    embedded = embedding(ids) * mask.unsqueeze(-1)
+    return embedded.sum(1) / mask.sum(1, keepdim=True)
+
+
+@pytest.mark.parametrize("lora", ["none", "unmerged", "merged"])
+def test_bag_pooling_equals_the_masked_mean_of_the_lookup(lora):
+    from loralab.lora import LoRAEmbedding
+
+    torch.manual_seed(0)
+    model = TextClassifier(vocab_size=30, num_classes=2, embed_dim=8, hidden_dim=4)
+    if lora != "none":
+        model.embedding = LoRAEmbedding(model.embedding, rank=3, alpha=6)
+        torch.nn.init.normal_(model.embedding.lora_B)  # trained-looking update
+    expected_ids = torch.tensor([[4, 5, 6, 7, 0], [9, 0, 0, 0, 0]])
+    mask = (expected_ids != 0).float()
+    expected = _lookup_mean(model.embedding, expected_ids, mask)
+    if lora == "merged":
+        model.embedding.merge()
+    torch.testing.assert_close(model.mean_embedding(expected_ids, mask.long()), expected)
+
+
 def test_submodule_names_and_frozen_embeddings():
     model = TextClassifier(vocab_size=20, num_classes=2, freeze_embeddings=True)
     assert [name for name, _ in model.named_children()] == ["embedding", "fc1", "fc2"]

@@ -21,9 +21,23 @@ def test_textclassifier_run_writes_metrics_vocab_checkpoints_and_tensorboard(tin
     assert saved["epochs"] == 2 and saved["trainable_params"] == saved["total_params"]
     assert saved["test/acc"] > 0.9  # the synthetic reviews are easy
     assert (run_dir / "vocab.json").is_file() and (run_dir / "checkpoints" / "last.ckpt").is_file()
-    events = EventAccumulator(str(run_dir / "tensorboard"))
+    events = EventAccumulator(str(run_dir / "tensorboard"), size_guidance={"images": 0})
     events.Reload()
     assert {"train/loss_step", "val/acc", "val/acc_best", "test/acc"} <= set(events.Tags()["scalars"])
+    assert events.Tags()["images"] == ["curves/loss_and_accuracy"]
+    assert (run_dir / "curves.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_run_info_records_code_packages_and_data(tiny_data_dir, tmp_path):
+    run_dir = tmp_path / "run"
+    train(compose_train_config(run_dir, tiny_run_overrides(tiny_data_dir) + ["data.max_test_samples=50"]))
+    info = json.loads((run_dir / "run_info.json").read_text())
+    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=PROJECT_ROOT, capture_output=True, text=True).stdout.strip()
+    assert info["git"]["commit"] == head
+    assert info["packages"]["torch"] and info["packages"]["lightning"]
+    splits = info["data"]["splits"]
+    assert {name: split["rows"] for name, split in splits.items()} == {"train": 190, "val": 10, "test": 50}
+    assert len(splits["train"]["sha256"]) == 64 and str(tiny_data_dir) in info["data"]["source"]
 
 
 def test_lora_run_trains_only_the_adapter_and_head(tiny_data_dir, tmp_path):

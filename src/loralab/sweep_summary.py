@@ -1,4 +1,4 @@
-"""One table per sweep: ``summary.csv`` and ``summary.md`` in the sweep folder, a row per job.
+"""One table per sweep: ``summary.csv``, ``summary.md`` and ``summary.png`` in the sweep folder.
 
 Written by a Hydra callback when a multirun ends, and rebuilt from any sweep folder, a killed one
 included, with ``python -m loralab.sweep_summary <sweep folder>``.
@@ -18,9 +18,22 @@ from omegaconf import DictConfig, OmegaConf
 
 from loralab.atomic_files import atomic_write_text
 from loralab.run_files import METRICS_FILE
+from loralab.sweep_plot import plot_sweep
 from loralab.sweep_jobs import FAILURE_FILE
 
 METRIC_COLUMNS = ["val/acc_best", "test/acc", "trainable_params", "adapter_bytes", "train_seconds"]
+# Read from each job's composed config, so the plot has them whether they were swept or not.
+CONFIG_COLUMNS = {"rank": "model.lora.rank", "alpha": "model.lora.alpha", "freeze_embeddings": "model.freeze_embeddings"}
+
+
+def _config_values(job: Path) -> dict[str, Any]:
+    config_file = job / ".hydra" / "config.yaml"
+    config = OmegaConf.load(config_file) if config_file.is_file() else OmegaConf.create()
+    values = {}
+    for column, key in CONFIG_COLUMNS.items():
+        value = OmegaConf.select(config, key, default=None, throw_on_missing=False)
+        values[column] = "" if value is None or OmegaConf.is_config(value) else value
+    return values
 
 
 def _job_dirs(sweep_dir: Path) -> list[Path]:
@@ -45,6 +58,7 @@ def sweep_rows(sweep_dir: str | Path) -> list[dict[str, Any]]:
         else:
             status = "no metrics.json (killed or still running)"
         row = {"job": job.name, "overrides": " ".join(o for o in overrides[job] if o not in shared), "status": status}
+        row.update(_config_values(job))
         row.update({column: metrics.get(column, "") for column in METRIC_COLUMNS})
         rows.append(row)
     return rows
@@ -53,7 +67,7 @@ def sweep_rows(sweep_dir: str | Path) -> list[dict[str, Any]]:
 def write_sweep_summary(sweep_dir: str | Path) -> list[dict[str, Any]]:
     sweep_dir = Path(sweep_dir)
     rows = sweep_rows(sweep_dir)
-    columns = ["job", "overrides", "status", *METRIC_COLUMNS]
+    columns = ["job", "overrides", "status", *CONFIG_COLUMNS, *METRIC_COLUMNS]
     table = io.StringIO()
     writer = csv.DictWriter(table, fieldnames=columns)
     writer.writeheader()
@@ -66,6 +80,7 @@ def write_sweep_summary(sweep_dir: str | Path) -> list[dict[str, Any]]:
     lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
     lines += ["| " + " | ".join(cell(row[c]) for c in columns) + " |" for row in rows]
     atomic_write_text(sweep_dir / "summary.md", "\n".join(lines) + "\n")
+    plot_sweep(rows, sweep_dir / "summary.png")
     return rows
 
 

@@ -15,7 +15,9 @@ from loralab.build import build_datamodule, build_module, build_trainer
 from loralab.config_checks import check_required_keys
 from loralab.parameters import count_parameters
 from loralab.run_files import METRICS_FILE
+from loralab.run_info import write_run_info
 from loralab.run_model import save_run_model
+from loralab.tensorboard_hparams import log_hparams_with_metrics
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +29,7 @@ def train(cfg: DictConfig) -> dict:
     L.seed_everything(cfg.seed, workers=True)
     datamodule = build_datamodule(cfg)
     datamodule.tokenizer.save(output_dir)
+    write_run_info(output_dir, datamodule.data_source, datamodule.data_fingerprints)
     module = build_module(cfg, datamodule)
     counts = count_parameters(module.net)
     log.info(
@@ -49,6 +52,7 @@ def train(cfg: DictConfig) -> dict:
     metrics.update(counts)
     metrics.update({"train_seconds": round(train_seconds, 2), "epochs": trainer.current_epoch, "data_source": datamodule.data_source})
     atomic_write_json(output_dir / METRICS_FILE, metrics)
+    log_hparams_with_metrics(trainer, cfg, metrics)
     log.info("metrics: %s", {k: metrics[k] for k in ("val/acc_best", "test/acc") if k in metrics})
     return metrics
 

@@ -81,6 +81,7 @@ class TextClassificationDataModule(L.LightningDataModule):
         self.cache_dir = Path(cache_dir)
         self.splits: dict[str, EncodedSplit] = {}
         self.data_source: str | None = None
+        self.data_fingerprints: dict[str, dict] = {}  # rows and sha256 of each split, for run_info.json
 
     def prepare_data(self) -> None:
         self._build()
@@ -100,6 +101,7 @@ class TextClassificationDataModule(L.LightningDataModule):
         text_splits = {"train": train, "val": val, "test": random_subset(raw.test, self.max_test_samples, self.seed)}
         for split_name, split in text_splits.items():
             self._check_split(split_name, split)
+            self.data_fingerprints[split_name] = {"rows": len(split), "sha256": split.fingerprint()}
         self.tokenizer.fit(train, self.cache_dir)
         for split_name, split in text_splits.items():
             encoded = encode_cached(split, self.tokenizer, self.cache_dir)

@@ -39,3 +39,12 @@ class LoRAEmbedding(LoRALayer):
             return out
         codes = F.embedding(input_ids, self.lora_A, padding_idx=self.base.padding_idx)
         return out + (codes @ self.lora_B) * self.scaling
+
+    def weighted_bag(self, input_ids: torch.Tensor, token_weights: torch.Tensor) -> torch.Tensor:
+        """``sum_t token_weights[:, t] * E'[input_ids[:, t]]`` per row without building the
+        batch x length x dim lookup: pooling is linear, so the update is pooled in rank-r space."""
+        pooled = F.embedding_bag(input_ids, self.base.weight, mode="sum", per_sample_weights=token_weights)
+        if self.merged:
+            return pooled
+        codes = F.embedding_bag(input_ids, self.lora_A, mode="sum", per_sample_weights=token_weights)
+        return pooled + (codes @ self.lora_B) * self.scaling

@@ -1,0 +1,65 @@
+"""The lab's "loss and accuracy per epoch" figure, for every run: ``curves.png`` in the run folder
+and the same image in TensorBoard's IMAGES tab."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import lightning as L
+import matplotlib
+
+matplotlib.use("Agg")  # no display on servers and in sweeps
+import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
+
+CURVES = {"loss": ("train/loss_epoch", "val/loss"), "accuracy": ("train/acc", "val/acc")}
+
+
+class EpochCurves(L.Callback):
+    """Records the epoch-level train and validation metrics and draws them when fitting ends."""
+
+    def __init__(self, filename: str = "curves.png") -> None:
+        self.filename = filename
+        self.history: list[dict[str, float]] = []
+
+    def _record_finished_epoch(self, trainer: L.Trainer) -> None:
+        # Lightning reduces a train epoch's metrics after the epoch-end hooks, so the epoch just
+        # finished is read when the next one starts (and when fitting ends).
+        tags = [tag for pair in CURVES.values() for tag in pair]
+        values = {tag: float(trainer.callback_metrics[tag]) for tag in tags if tag in trainer.callback_metrics}
+        if "train/loss_epoch" in values and len(self.history) < trainer.current_epoch + 1:
+            self.history.append(values)
+
+    def on_train_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if trainer.current_epoch > 0:
+            self._record_finished_epoch(trainer)
+
+    def on_fit_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self._record_finished_epoch(trainer)
+        if not self.history or not trainer.is_global_zero:
+            return
+        figure = draw_epoch_curves(self.history)
+        output_dir = Path(trainer.default_root_dir)
+        figure.savefig(output_dir / self.filename, dpi=100, bbox_inches="tight")
+        for logger in trainer.loggers:
+            if hasattr(logger.experiment, "add_figure"):  # TensorBoard's SummaryWriter
+                logger.experiment.add_figure("curves/loss_and_accuracy", figure, global_step=trainer.global_step)
+        plt.close(figure)
+
+
+def draw_epoch_curves(history: list[dict[str, float]]) -> plt.Figure:
+    """Two panels, loss and accuracy, each with a train and a validation line."""
+    epochs = range(1, len(history) + 1)
+    figure, axes = plt.subplots(1, 2, figsize=(9, 3.5))
+    for axis, (title, (train_tag, val_tag)) in zip(axes, CURVES.items()):
+        for tag, label in ((train_tag, "train"), (val_tag, "validation")):
+            points = [(epoch, row[tag]) for epoch, row in zip(epochs, history) if tag in row]
+            if points:
+                axis.plot(*zip(*points), marker="o", label=label)
+        axis.set_xlabel("epoch")
+        axis.xaxis.set_major_locator(MaxNLocator(integer=True))
+        axis.set_title(title)
+        axis.grid(alpha=0.3)
+        axis.legend()
+    figure.tight_layout()
+    return figure
