@@ -4,7 +4,10 @@ Examples:
     python train.py data=ag_news trainer.max_epochs=5
     python train.py model=lora_textclassifier model.lora.rank=4
     python train.py -m model.lora.rank=1,2,4,8      # a sweep
+    python train.py resume=outputs/train/<run>      # continue an interrupted run in its folder
 """
+
+import sys
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
@@ -12,6 +15,7 @@ from hydra.types import RunMode
 from omegaconf import DictConfig
 
 from loralab.cli_errors import run_cli
+from loralab.resume import resume_arguments
 from loralab.sweep_jobs import train_or_record_failure
 from loralab.training import train
 
@@ -27,4 +31,5 @@ def main(cfg: DictConfig) -> float | None:
 
 
 if __name__ == "__main__":
+    sys.argv[1:] = run_cli(lambda: resume_arguments(sys.argv[1:]))
     main()

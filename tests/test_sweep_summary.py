@@ -1,22 +1,41 @@
-"""A real ``train.py -m`` sweep survives a failing job and writes its summary, which can be rebuilt from the folder."""
+"""A real ``train.py -m`` sweep survives a failing job, writes its summary (table and plot), can be
+rebuilt from the folder, and serves its runs, scalars and hparams through a real TensorBoard."""
 
 import csv
+import json
+import os
+import shutil
+import socket
 import subprocess
 import sys
+import time
+import urllib.request
 
-from conftest import PROJECT_ROOT, tiny_run_overrides
+import pytest
+from conftest import PROJECT_ROOT, tiny_run_overrides, write_tiny_data
 
 
-def test_multirun_writes_a_summary_and_it_rebuilds_without_a_job(tiny_data_dir, tmp_path):
+def run_train(args, tmp_path, timeout=600):
+    """``train.py`` as a user runs it, offline, with its own cache."""
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "LORALAB_CACHE_DIR": str(tmp_path / "cache")}
+    return subprocess.run([sys.executable, "train.py", *args], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=timeout, env=env)
+
+
+@pytest.fixture(scope="module")
+def finished_sweep(tmp_path_factory):
+    """Four tiny LoRA jobs over the rank, the last one (rank 0) failing."""
+    tmp_path = tmp_path_factory.mktemp("sweep")
     sweep_dir = tmp_path / "sweep"
-    overrides = tiny_run_overrides(tiny_data_dir) + [
+    overrides = tiny_run_overrides(write_tiny_data(tmp_path / "data")) + [
         "model=lora_textclassifier", "model.lora.rank=1,2,4,0", "trainer.max_epochs=1", f"hydra.sweep.dir={sweep_dir}",
     ]
-    result = subprocess.run(
-        [sys.executable, "train.py", "-m", *overrides], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=600
-    )
+    result = run_train(["-m", *overrides], tmp_path)
     assert result.returncode == 0, result.stderr[-2000:]
-    rows = list(csv.DictReader((sweep_dir / "summary.csv").open()))
+    return sweep_dir
+
+
+def test_multirun_summary_has_every_job_and_a_plot(finished_sweep):
+    rows = list(csv.DictReader((finished_sweep / "summary.csv").open()))
     assert [(r["job"], r["overrides"], r["status"]) for r in rows] == [
         ("0", "model.lora.rank=1", "ok"),
         ("1", "model.lora.rank=2", "ok"),
@@ -26,10 +45,13 @@ def test_multirun_writes_a_summary_and_it_rebuilds_without_a_job(tiny_data_dir, 
     assert [r["rank"] for r in rows] == ["1", "2", "4", "0"] and {r["alpha"] for r in rows} == {"1.0"}
     # rank 1 on fc1 (16 -> 8) = 24 adapter parameters, rank 2 = 48; plus the 18-parameter head
     assert [int(r["trainable_params"]) for r in rows[:2]] == [24 + 18, 48 + 18]
-    assert "Traceback" in (sweep_dir / "3" / "traceback.txt").read_text()
-    assert (sweep_dir / "summary.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert float(rows[0]["test/acc"]) > 0 and "| 1 | model.lora.rank=2 | ok |" in (sweep_dir / "summary.md").read_text()
+    assert "Traceback" in (finished_sweep / "3" / "traceback.txt").read_text()
+    assert (finished_sweep / "summary.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert float(rows[0]["test/acc"]) > 0 and "| 1 | model.lora.rank=2 | ok |" in (finished_sweep / "summary.md").read_text()
 
+
+def test_the_summary_rebuilds_from_a_sweep_with_a_killed_job(finished_sweep, tmp_path):
+    sweep_dir = shutil.copytree(finished_sweep, tmp_path / "copy")
     (sweep_dir / "1" / "metrics.json").unlink()  # as if job 1 had been killed
     rebuilt = subprocess.run(
         [sys.executable, "-m", "loralab.sweep_summary", str(sweep_dir)], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120
@@ -38,3 +60,53 @@ def test_multirun_writes_a_summary_and_it_rebuilds_without_a_job(tiny_data_dir, 
     rows = list(csv.DictReader((sweep_dir / "summary.csv").open()))
     assert [r["status"][:15] for r in rows] == ["ok", "no metrics.json", "ok", "failed: ValueEr"]
     assert rows[1]["test/acc"] == ""
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _get(url: str, body: dict | None = None):
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(url, data=data, headers={"Content-Type": "application/json"} if data else {})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.loads(response.read())
+
+
+def test_tensorboard_serves_the_sweep_runs_scalars_and_hparams(finished_sweep):
+    port = _free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "tensorboard.main", "--logdir", str(finished_sweep), "--host", "127.0.0.1", "--port", str(port)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}/data"
+    try:
+        deadline = time.time() + 90
+        runs = []
+        while time.time() < deadline and len(runs) < 3:
+            try:
+                runs = _get(f"{base}/runs")
+            except OSError:
+                pass
+            time.sleep(0.5)
+        assert sorted(runs) == ["0/tensorboard", "1/tensorboard", "2/tensorboard"]  # the failed job logged nothing
+        tags = _get(f"{base}/plugin/scalars/tags")
+        assert {"val/acc_best", "test/acc", "train/loss_epoch"} <= set(tags["0/tensorboard"])
+        experiment = _get(f"{base}/plugin/hparams/experiment", {"experimentName": ""})
+        hparams = {h["name"] for h in experiment["hparamInfos"]}
+        metrics = {m["name"]["tag"] for m in experiment["metricInfos"]}
+        assert {"model.lora.rank", "model.lora.alpha", "optim.optimizer.lr"} <= hparams
+        assert {"val/acc_best", "test/acc"} <= metrics and "hp_metric" not in metrics
+        groups = _get(f"{base}/plugin/hparams/session_groups", {
+            "experimentName": "", "allowedStatuses": ["STATUS_UNKNOWN", "STATUS_SUCCESS", "STATUS_FAILURE", "STATUS_RUNNING"],
+            "colParams": [], "startIndex": 0, "sliceSize": 100,
+        })
+        ranks = sorted(group["hparams"]["model.lora.rank"] for group in groups["sessionGroups"])
+        assert ranks == [1, 2, 4]
+        test_acc = [m["value"] for g in groups["sessionGroups"] for m in g["metricValues"] if m["name"]["tag"] == "test/acc"]
+        assert len(test_acc) == 3 and all(0 < value <= 1 for value in test_acc)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)

@@ -50,6 +50,7 @@ class TextClassificationModule(L.LightningModule):
             }
         )
         self.val_acc_best = MaxMetric()
+        self.val_acc_best.persistent(True)  # in checkpoints, so a resumed run keeps its best so far
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
         output = self.net(input_ids=input_ids, attention_mask=attention_mask)
@@ -68,10 +69,6 @@ class TextClassificationModule(L.LightningModule):
         self.log(f"{stage}/f1", self.metrics[f"{stage}_f1"], on_step=False, on_epoch=True)
         return loss
 
-    def on_train_start(self) -> None:
-        # The sanity-check validation before training must not count as a "best".
-        self.val_acc_best.reset()
-
     def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
         return self._step(batch, "train")
 
@@ -79,6 +76,8 @@ class TextClassificationModule(L.LightningModule):
         self._step(batch, "val")
 
     def on_validation_epoch_end(self) -> None:
+        if self.trainer.sanity_checking:  # a few batches before training: not an epoch's accuracy
+            return
         self.val_acc_best(self.metrics["val_acc"].compute())
         self.log("val/acc_best", self.val_acc_best.compute(), prog_bar=True)
 

@@ -22,6 +22,12 @@ class EpochCurves(L.Callback):
         self.filename = filename
         self.history: list[dict[str, float]] = []
 
+    def state_dict(self) -> dict:
+        return {"history": self.history}  # in checkpoints: a resumed run draws every epoch
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        self.history = list(state_dict["history"])
+
     def _record_finished_epoch(self, trainer: L.Trainer) -> None:
         # Lightning reduces a train epoch's metrics after the epoch-end hooks, so the epoch just
         # finished is read when the next one starts (and when fitting ends).

@@ -15,6 +15,7 @@ from loralab.build import build_datamodule, build_module, build_trainer
 from loralab.config_checks import check_required_keys
 from loralab.parameters import count_parameters
 from loralab.run_files import METRICS_FILE
+from loralab.resume import check_checkpoint
 from loralab.run_info import write_run_info
 from loralab.run_model import save_run_model
 from loralab.tensorboard_hparams import log_hparams_with_metrics
@@ -38,8 +39,10 @@ def train(cfg: DictConfig) -> dict:
     )
     trainer = build_trainer(cfg)
 
+    if cfg.get("ckpt_path"):
+        check_checkpoint(cfg.ckpt_path)
     started = time.perf_counter()
-    trainer.fit(module, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
+    trainer.fit(module, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"), weights_only=True)
     train_seconds = time.perf_counter() - started
     metrics = {k: v.item() for k, v in trainer.callback_metrics.items()}
     restore_best_weights(trainer, module)
@@ -48,9 +51,14 @@ def train(cfg: DictConfig) -> dict:
         trainer.test(module, datamodule=datamodule)
         metrics.update({k: v.item() for k, v in trainer.callback_metrics.items() if k.startswith("test/")})
 
+    if not trainer.is_global_zero:  # under DDP every process gets here; one writes the files
+        return metrics
     metrics.update(save_run_model(module.net, cfg, output_dir))
     metrics.update(counts)
-    metrics.update({"train_seconds": round(train_seconds, 2), "epochs": trainer.current_epoch, "data_source": datamodule.data_source})
+    metrics.update({
+        "train_seconds": round(train_seconds, 2), "epochs": trainer.current_epoch, "data_source": datamodule.data_source,
+        "world_size": trainer.world_size,
+    })
     atomic_write_json(output_dir / METRICS_FILE, metrics)
     log_hparams_with_metrics(trainer, cfg, metrics)
     log.info("metrics: %s", {k: metrics[k] for k in ("val/acc_best", "test/acc") if k in metrics})

@@ -3,8 +3,8 @@
 from loralab.data.collate import PadCollator
 from loralab.data.datamodule import TextClassificationDataModule
 from loralab.data.encoded_split import EncodedSplit, encode_cached
-from loralab.data.length_grouping import LengthGroupedBatchSampler
 from loralab.data.pretrained_tokenizer import PretrainedTokenizer
+from loralab.data.samplers import EpochShuffleSampler, LengthGroupedSampler
 from loralab.data.sources import DataNotFoundError, RawData, load_raw_data
 from loralab.data.text_split import TextSplit
 from loralab.data.word_tokenizer import WordTokenizer
@@ -12,7 +12,8 @@ from loralab.data.word_tokenizer import WordTokenizer
 __all__ = [
     "DataNotFoundError",
     "EncodedSplit",
-    "LengthGroupedBatchSampler",
+    "EpochShuffleSampler",
+    "LengthGroupedSampler",
     "PadCollator",
     "PretrainedTokenizer",
     "RawData",

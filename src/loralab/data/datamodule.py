@@ -12,7 +12,7 @@ from torch.utils.data import DataLoader
 
 from loralab.data.collate import PadCollator
 from loralab.data.encoded_split import EncodedSplit, encode_cached
-from loralab.data.length_grouping import LengthGroupedBatchSampler
+from loralab.data.samplers import EpochShuffleSampler, LengthGroupedSampler
 from loralab.data.sources import load_raw_data
 from loralab.data.text_split import TextSplit, random_subset, train_val_split
 
@@ -132,12 +132,13 @@ class TextClassificationDataModule(L.LightningDataModule):
         dataset = self.splits[split]
         batch_size = self.batch_size if shuffle else self.eval_batch_size
         if self.group_by_length:
-            batching = {"batch_sampler": LengthGroupedBatchSampler(dataset.lengths(), batch_size, shuffle, self.seed)}
+            sampler = LengthGroupedSampler(dataset.lengths(), batch_size, shuffle, self.seed)
         else:
-            batching = {"batch_size": batch_size, "shuffle": shuffle}
+            sampler = EpochShuffleSampler(len(dataset), self.seed) if shuffle else None
         return DataLoader(
             dataset,
-            **batching,
+            batch_size=batch_size,
+            sampler=sampler,
             collate_fn=PadCollator(self.tokenizer.pad_id),
             num_workers=self.num_workers,
             pin_memory=self.pin_memory,

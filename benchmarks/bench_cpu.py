@@ -1,0 +1,153 @@
+"""One LoRA epoch of the transfer recipe over the IMDb train reviews on this machine's CPU, data
+loading included: loralab (cached token ids, length-grouped batches, embedding_bag pooling,
+Lightning) against a lab-style loop (Python tokenization in the collate, ``pad_sequence``, a plain
+loop), alternating runs. ``python benchmarks/bench_cpu.py --data-dir ../shared/data [--json out.json]``
+
+Both train the same network: a frozen embedding table (the loralab vocabulary, 100-d), LoRA rank 2
+on ``fc1`` (100 -> 128), a new 2-class head, AdamW, batch 64. Weights do not change speed, so no
+pretrained run is needed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import lightning as L
+import torch
+from hydra import compose, initialize_config_dir
+from torch import nn
+from torch.nn.utils.rnn import pad_sequence
+from torch.utils.data import DataLoader
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from report import machine, print_table, write_json  # noqa: E402
+
+from loralab.build import build_datamodule, build_module, build_trainer  # noqa: E402
+from loralab.lora import apply_lora  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+# torchtext's basic_english, which the lab used: regex passes in Python for every review, every epoch.
+BASIC_ENGLISH = [(re.compile(p), r) for p, r in [
+    (r"\'", " '  "), (r"\"", ""), (r"\.", " . "), (r"<br \/>", " "), (r",", " , "), (r"\(", " ( "),
+    (r"\)", " ) "), (r"\!", " ! "), (r"\?", " ? "), (r"\;", " "), (r"\:", " "), (r"\s+", " "),
+]]
+
+
+def basic_english(text: str) -> list[str]:
+    text = text.lower()
+    for pattern, replacement in BASIC_ENGLISH:
+        text = pattern.sub(replacement, text)
+    return text.split()
+
+
+def loralab_config(data_dir: str, output_dir: str, group_by_length: bool):
+    overrides = [
+        "data=imdb", "model=lora_textclassifier", "optim=adamw_warmup", f"paths.data_dir={data_dir}",
+        f"paths.output_dir={output_dir}", f"data.group_by_length={group_by_length}", "data.val_fraction=0",
+        "trainer.max_epochs=1", "trainer.limit_val_batches=0", "trainer.num_sanity_val_steps=0",
+        "trainer.enable_checkpointing=false", "trainer.enable_progress_bar=false", "trainer.enable_model_summary=false",
+        "trainer.accelerator=cpu", "logger=null", "callbacks=null",
+    ]
+    with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
+        return compose(config_name="train", overrides=overrides)
+
+
+def loralab_epoch(cfg) -> tuple[float, float]:
+    """(seconds to get the data ready, seconds of one training epoch)."""
+    started = time.perf_counter()
+    datamodule = build_datamodule(cfg)
+    ready = time.perf_counter() - started
+    module = build_module(cfg, datamodule)
+    trainer = build_trainer(cfg)
+    started = time.perf_counter()
+    trainer.fit(module, datamodule=datamodule)
+    return ready, time.perf_counter() - started
+
+
+class LabTextClassifier(nn.Module):
+    """The lab's network: the mean over all positions, padding included."""
+
+    def __init__(self, vocab_size: int, embed_dim: int = 100, hidden_dim: int = 128, num_classes: int = 2) -> None:
+        super().__init__()
+        self.embedding = nn.Embedding(vocab_size, embed_dim)
+        self.fc1 = nn.Linear(embed_dim, hidden_dim)
+        self.fc2 = nn.Linear(hidden_dim, num_classes)
+
+    def forward(self, input_ids: torch.Tensor) -> torch.Tensor:
+        return self.fc2(torch.relu(self.fc1(self.embedding(input_ids).mean(dim=1))))
+
+
+def lab_style_epoch(texts: list[str], labels: list[int], vocab: dict[str, int]) -> float:
+    """Seconds of one epoch of the lab's loop, tokenization in the collate function included."""
+    def collate_batch(batch):
+        ids = [torch.tensor([vocab.get(token, 1) for token in basic_english(text)], dtype=torch.int64) for text, _ in batch]
+        return pad_sequence(ids, batch_first=True, padding_value=0), torch.tensor([label for _, label in batch])
+
+    torch.manual_seed(0)
+    model = apply_lora(LabTextClassifier(len(vocab)), target_modules=["fc1"], rank=2, alpha=1.0, modules_to_save=["fc2"], freeze_embeddings=True)
+    optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=3e-2)
+    loader = DataLoader(list(zip(texts, labels)), batch_size=64, shuffle=True, collate_fn=collate_batch)
+    criterion = nn.CrossEntropyLoss()
+    started = time.perf_counter()
+    model.train()
+    for input_ids, target in loader:
+        optimizer.zero_grad()
+        loss = criterion(model(input_ids), target)
+        loss.backward()
+        optimizer.step()
+    return time.perf_counter() - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data-dir", required=True, help="folder with imdb/train.parquet and imdb/test.parquet")
+    parser.add_argument("--repeats", type=int, default=2, help="alternating runs of each side")
+    parser.add_argument("--json", help="also write the figures here")
+    args = parser.parse_args()
+    L.seed_everything(0, verbose=False)
+    output_dir = tempfile.mkdtemp(prefix="bench_cpu_")
+    configs = {grouped: loralab_config(args.data_dir, output_dir, grouped) for grouped in (True, False)}
+
+    cold_ready, _ = loralab_epoch(configs[True])  # warms the token cache, as any second run finds it
+    vocab = build_datamodule(configs[True]).tokenizer.vocab
+    texts, labels = raw_train_split(configs[True])
+    times: dict[str, list[float]] = {"loralab": [], "loralab, no length grouping": [], "lab-style loop": []}
+    ready_times = []
+    for _ in range(args.repeats):
+        ready, seconds = loralab_epoch(configs[True])
+        ready_times.append(ready)
+        times["loralab"].append(seconds)
+        times["loralab, no length grouping"].append(loralab_epoch(configs[False])[1])
+        times["lab-style loop"].append(lab_style_epoch(texts, labels, vocab))
+    baseline = statistics.median(times["lab-style loop"])
+    rows = [
+        {"run": name, "reviews": len(texts), "epoch s (median)": statistics.median(t), "runs": " ".join(f"{x:.2f}" for x in t),
+         "reviews/s": len(texts) / statistics.median(t), "speed-up": baseline / statistics.median(t)}
+        for name, t in times.items()
+    ]
+    print_table(rows, ["run", "reviews", "epoch s (median)", "runs", "reviews/s", "speed-up"])
+    print(f"data ready: {statistics.median(ready_times):.2f} s with the token cache, {cold_ready:.2f} s on the first run")
+    result = {
+        "machine": machine(), "rows": rows, "loralab_epoch_s": statistics.median(times["loralab"]), "baseline_epoch_s": baseline,
+        "speedup": baseline / statistics.median(times["loralab"]), "data_ready_cached_s": statistics.median(ready_times),
+        "data_ready_first_run_s": cold_ready,
+    }
+    write_json(args.json, result)
+
+
+def raw_train_split(cfg) -> tuple[list[str], list[int]]:
+    """The same training reviews, as text, for the lab-style loop (the DataModule keeps only ids)."""
+    from loralab.data.sources import load_raw_data
+
+    raw = load_raw_data("imdb", data_dir=cfg.paths.data_dir).train
+    return raw.texts, raw.labels
+
+
+if __name__ == "__main__":
+    main()

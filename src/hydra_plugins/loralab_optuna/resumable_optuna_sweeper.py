@@ -1,0 +1,38 @@
+"""Hydra's Optuna sweeper, made resumable: its study lives in an sqlite file in the sweep folder,
+and rerunning the same command with the same ``hydra.sweep.dir`` runs only the trials still
+missing, in new job folders numbered after the old ones (nothing already written is touched).
+
+Hydra loads sweepers only from the ``hydra_plugins`` package, hence this module's place.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import optuna
+from hydra_plugins.hydra_optuna_sweeper.optuna_sweeper import OptunaSweeper
+
+log = logging.getLogger(__name__)
+
+
+class ResumableOptunaSweeper(OptunaSweeper):
+    def sweep(self, arguments: list[str]) -> None:
+        impl = self.sweeper
+        Path(impl.sweep_dir).mkdir(parents=True, exist_ok=True)  # sqlite makes the file, not the folder
+        trials = self._earlier_trials()
+        if trials:
+            finished = sum(trial.state.is_finished() for trial in trials)
+            log.info("resuming study %s: %d trials finished, %d to go", impl.study_name, finished, max(0, impl.n_trials - finished))
+            impl.n_trials = max(0, impl.n_trials - finished)
+            impl.job_idx = len(trials)  # a killed trial's folder stays; its rerun gets a new one
+        return impl.sweep(arguments)
+
+    def _earlier_trials(self) -> list[optuna.trial.FrozenTrial]:
+        impl = self.sweeper
+        if not impl.storage:
+            return []
+        try:
+            return optuna.load_study(study_name=impl.study_name, storage=impl.storage).trials
+        except KeyError:  # no such study yet
+            return []

@@ -1,0 +1,51 @@
+"""``python train.py resume=<run folder> [overrides]``: continue an interrupted run in its own folder.
+
+Hydra fixes the run folder before the app starts, so ``resume=`` is rewritten on the command line:
+the run's own overrides (``.hydra/overrides.yaml``), then the new ones (which win, e.g. more
+epochs), ``hydra.run.dir=<run folder>`` and ``ckpt_path=<run folder>/checkpoints/last.ckpt``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+from omegaconf import OmegaConf
+
+RESUME_PREFIX = "resume="
+LAST_CHECKPOINT = Path("checkpoints") / "last.ckpt"
+
+
+def _key(override: str) -> str:
+    return override.split("=", 1)[0].lstrip("+~")
+
+
+def resume_arguments(argv: list[str]) -> list[str]:
+    """``argv`` with ``resume=<run folder>`` replaced by what reruns that folder; unchanged without it."""
+    resume = [arg for arg in argv if arg.startswith(RESUME_PREFIX)]
+    if not resume:
+        return argv
+    run_dir = Path(resume[-1].removeprefix(RESUME_PREFIX))
+    overrides_file = run_dir / ".hydra" / "overrides.yaml"
+    if not overrides_file.is_file():
+        raise FileNotFoundError(f"resume={run_dir}: no {overrides_file}; pass a run folder made by train.py (outputs/<task>/<time>)")
+    checkpoint = run_dir / LAST_CHECKPOINT
+    if not checkpoint.is_file():
+        raise FileNotFoundError(
+            f"resume={run_dir}: no {LAST_CHECKPOINT} (the run stopped before its first epoch ended); start it again instead"
+        )
+    new = [arg for arg in argv if not arg.startswith(RESUME_PREFIX)]
+    new_keys = {_key(arg) for arg in new} | {"ckpt_path"}
+    original = [o for o in OmegaConf.load(overrides_file) if _key(o) not in new_keys]
+    return [*original, *new, f"hydra.run.dir={run_dir}", f"ckpt_path={checkpoint}"]
+
+
+def check_checkpoint(path: str | Path) -> None:
+    """Fail before training starts if ``ckpt_path`` is missing or not a readable checkpoint."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"ckpt_path={path} does not exist; pass a .ckpt file, or resume=<run folder> to continue a run")
+    try:
+        torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+    except Exception as error:  # torch raises several types for a damaged file
+        raise ValueError(f"ckpt_path={path} is not a readable checkpoint ({type(error).__name__}); it is damaged or truncated") from None

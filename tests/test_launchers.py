@@ -1,0 +1,56 @@
+"""Hydra's and Lightning's own machinery runs loralab unchanged: jobs in parallel (joblib), a
+resumable Optuna search, DDP over two CPU processes, and a SLURM launcher config."""
+
+import csv
+import json
+
+from conftest import compose_train_config, tiny_run_overrides
+from test_sweep_summary import run_train
+
+
+def test_joblib_runs_the_jobs_in_parallel_processes(tiny_data_dir, tmp_path):
+    sweep_dir = tmp_path / "sweep"
+    args = ["-m", *tiny_run_overrides(tiny_data_dir), "model=lora_textclassifier", "model.lora.rank=1,2", "trainer.max_epochs=1",
+            "hydra/launcher=joblib", "hydra.launcher.n_jobs=2", f"hydra.sweep.dir={sweep_dir}"]
+    result = run_train(args, tmp_path)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "Joblib.Parallel(n_jobs=2" in result.stderr + result.stdout
+    assert [r["status"] for r in csv.DictReader((sweep_dir / "summary.csv").open())] == ["ok", "ok"]
+
+
+def test_optuna_search_resumes_from_its_sqlite_study(tiny_data_dir, tmp_path):
+    sweep_dir = tmp_path / "search"
+    args = [*tiny_run_overrides(tiny_data_dir), "model=lora_textclassifier", "trainer.max_epochs=1", "hparams_search=lora_optuna",
+            f"hydra.sweep.dir={sweep_dir}"]
+    first = run_train([*args, "hydra.sweeper.n_trials=2"], tmp_path)
+    assert first.returncode == 0, first.stderr[-2000:]
+    assert (sweep_dir / "optuna.db").is_file()
+    written = {job: (sweep_dir / job / "metrics.json").stat().st_mtime_ns for job in ("0", "1")}
+
+    # As after a kill: the same command with more trials asked for runs only the missing one.
+    resumed = run_train([*args, "hydra.sweeper.n_trials=3"], tmp_path)
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    assert "2 trials finished, 1 to go" in resumed.stderr + resumed.stdout
+    assert sorted(p.name for p in sweep_dir.iterdir() if p.name.isdigit()) == ["0", "1", "2"]
+    assert {job: (sweep_dir / job / "metrics.json").stat().st_mtime_ns for job in ("0", "1")} == written
+    rows = list(csv.DictReader((sweep_dir / "summary.csv").open()))
+    assert len(rows) == 3 and all(r["status"] == "ok" for r in rows)
+    best = (sweep_dir / "optimization_results.yaml").read_text()
+    assert "best_value" in best and "model.lora.rank" in best
+
+
+def test_ddp_trains_over_two_cpu_processes(tiny_data_dir, tmp_path):
+    run_dir = tmp_path / "ddp"
+    args = [*tiny_run_overrides(tiny_data_dir), "trainer=ddp", "trainer.accelerator=cpu", "trainer.devices=2", f"hydra.run.dir={run_dir}"]
+    result = run_train(args, tmp_path)
+    assert result.returncode == 0, result.stderr[-2000:]
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert metrics["world_size"] == 2 and metrics["test/acc"] > 0.5
+    assert (run_dir / "train_ddp_process_1.log").is_file()  # the second process, started by Lightning
+
+
+def test_slurm_launcher_config_composes_to_submitit(tiny_data_dir, tmp_path):
+    cfg = compose_train_config(tmp_path / "run", tiny_run_overrides(tiny_data_dir) + ["hydra/launcher=slurm", "trainer=ddp"])
+    assert cfg.hydra.launcher._target_ == "hydra_plugins.hydra_submitit_launcher.submitit_launcher.SlurmLauncher"
+    assert cfg.hydra.launcher.gpus_per_node == 1 and cfg.hydra.launcher.timeout_min == 120
+    assert cfg.trainer.strategy == "ddp"

@@ -1,0 +1,94 @@
+"""A run killed with SIGKILL mid-epoch and resumed in its own folder ends with the metrics of an
+uninterrupted run; bad resume requests and a NaN loss stop with a clear error."""
+
+import json
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+import torch
+from conftest import PROJECT_ROOT, compose_train_config, sentiment_rows, tiny_run_overrides, write_parquet
+
+from loralab.classification_module import TextClassificationModule
+from loralab.finite_loss import NonFiniteLossError
+from loralab.resume import resume_arguments
+from loralab.training import train
+
+
+def _run(args, **kwargs):
+    return subprocess.Popen([sys.executable, "train.py", *args], cwd=PROJECT_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, **kwargs)
+
+
+@pytest.fixture
+def slow_epoch_overrides(tmp_path):
+    """3,000 reviews in batches of 4: an epoch of about two seconds, long enough to kill one midway."""
+    data_dir = tmp_path / "data"
+    write_parquet(data_dir / "imdb" / "train.parquet", sentiment_rows(3000, seed=1))
+    write_parquet(data_dir / "imdb" / "test.parquet", sentiment_rows(200, seed=2))
+    return tiny_run_overrides(data_dir) + ["data.batch_size=4", "trainer.max_epochs=3", "optim.optimizer.lr=0.003"]
+
+
+def test_a_killed_run_resumes_in_its_folder_with_the_same_final_metrics(slow_epoch_overrides, tmp_path):
+    whole_dir, killed_dir = tmp_path / "whole", tmp_path / "killed"
+    whole = _run([*slow_epoch_overrides, f"hydra.run.dir={whole_dir}"])
+    assert whole.wait(timeout=300) == 0, whole.stderr.read()[-2000:]
+
+    killed = _run([*slow_epoch_overrides, f"hydra.run.dir={killed_dir}"])
+    last = killed_dir / "checkpoints" / "last.ckpt"
+    deadline = time.time() + 120
+    while not last.is_file() and time.time() < deadline and killed.poll() is None:
+        time.sleep(0.05)
+    time.sleep(0.7)  # into the second epoch
+    killed.send_signal(signal.SIGKILL)
+    killed.wait(timeout=30)
+    assert killed.returncode == -signal.SIGKILL and not (killed_dir / "metrics.json").exists()
+    assert torch.load(last, weights_only=True)["epoch"] < 2  # it really stopped before the end
+
+    resumed = _run([f"resume={killed_dir}"])
+    assert resumed.wait(timeout=300) == 0, resumed.stderr.read()[-2000:]
+    expected = json.loads((whole_dir / "metrics.json").read_text())
+    got = json.loads((killed_dir / "metrics.json").read_text())
+    for key in ("val/acc_best", "test/acc", "test/loss", "epochs"):
+        assert got[key] == expected[key], key
+    assert (killed_dir / "curves.png").is_file()
+
+
+def test_resume_needs_a_run_folder_with_a_last_checkpoint(tmp_path):
+    with pytest.raises(FileNotFoundError, match="pass a run folder made by train.py"):
+        resume_arguments([f"resume={tmp_path}"])
+    (tmp_path / ".hydra").mkdir()
+    (tmp_path / ".hydra" / "overrides.yaml").write_text("- data=ag_news\n- trainer.max_epochs=2\n")
+    with pytest.raises(FileNotFoundError, match="stopped before its first epoch ended"):
+        resume_arguments([f"resume={tmp_path}"])
+    (tmp_path / "checkpoints").mkdir()
+    (tmp_path / "checkpoints" / "last.ckpt").write_bytes(b"")
+    assert resume_arguments([f"resume={tmp_path}", "trainer.max_epochs=5"]) == [
+        "data=ag_news", "trainer.max_epochs=5", f"hydra.run.dir={tmp_path}", f"ckpt_path={tmp_path}/checkpoints/last.ckpt",
+    ]
+
+
+def test_a_damaged_checkpoint_is_refused_before_training(tiny_data_dir, tmp_path):
+    damaged = tmp_path / "last.ckpt"
+    damaged.write_bytes(b"PK\x03\x04 not really a checkpoint")
+    cfg = compose_train_config(tmp_path / "run", tiny_run_overrides(tiny_data_dir) + [f"ckpt_path={damaged}"])
+    with pytest.raises(ValueError, match="is not a readable checkpoint .* damaged or truncated"):
+        train(cfg)
+
+
+def test_a_nan_loss_stops_the_run_and_keeps_the_last_good_checkpoint(tiny_data_dir, tmp_path, monkeypatch):
+    real_step = TextClassificationModule.training_step
+
+    def step_that_diverges(self, batch, batch_idx):
+        loss = real_step(self, batch, batch_idx)
+        return loss * float("nan") if self.trainer.global_step >= 15 else loss  # 12 steps per epoch: the 16th step is batch 3 of epoch 1
+
+    monkeypatch.setattr(TextClassificationModule, "training_step", step_that_diverges)
+    run_dir = tmp_path / "run"
+    cfg = compose_train_config(run_dir, tiny_run_overrides(tiny_data_dir) + ["trainer.max_epochs=3"])
+    with pytest.raises(NonFiniteLossError, match=r"became nan at step 16 \(epoch 1, batch 3\); the last good checkpoint is .*last.ckpt"):
+        train(cfg)
+    checkpoint = torch.load(run_dir / "checkpoints" / "last.ckpt", weights_only=True)
+    assert checkpoint["epoch"] == 0 and all(torch.isfinite(t).all() for t in checkpoint["state_dict"].values())
+    assert not (run_dir / "metrics.json").exists()
