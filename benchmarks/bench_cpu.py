@@ -26,10 +26,10 @@ from torch.nn.utils.rnn import pad_sequence
 from torch.utils.data import DataLoader
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from report import machine, print_table, write_json  # noqa: E402
+from report import machine, print_table, write_json
 
-from loralab.build import build_datamodule, build_module, build_trainer  # noqa: E402
-from loralab.lora import apply_lora  # noqa: E402
+from loralab.build import build_datamodule, build_module, build_trainer
+from loralab.lora import apply_lora
 
 ROOT = Path(__file__).resolve().parents[1]
 # torchtext's basic_english, which the lab used: regex passes in Python for every review, every epoch.

@@ -9,7 +9,13 @@ import time
 
 import pytest
 import torch
-from conftest import PROJECT_ROOT, compose_train_config, sentiment_rows, tiny_run_overrides, write_parquet
+from conftest import (
+    PROJECT_ROOT,
+    compose_train_config,
+    sentiment_rows,
+    tiny_run_overrides,
+    write_parquet,
+)
 
 from loralab.classification_module import TextClassificationModule
 from loralab.finite_loss import NonFiniteLossError

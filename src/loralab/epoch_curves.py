@@ -9,8 +9,8 @@ import lightning as L
 import matplotlib
 
 matplotlib.use("Agg")  # no display on servers and in sweeps
-import matplotlib.pyplot as plt  # noqa: E402
-from matplotlib.ticker import MaxNLocator  # noqa: E402
+import matplotlib.pyplot as plt
+from matplotlib.ticker import MaxNLocator
 
 CURVES = {"loss": ("train/loss_epoch", "val/loss"), "accuracy": ("train/acc", "val/acc")}
 

@@ -10,9 +10,9 @@ from typing import Any
 import matplotlib
 
 matplotlib.use("Agg")  # no display on servers and in sweeps
-import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.pyplot as plt
 
-from loralab.atomic_files import atomic_write  # noqa: E402
+from loralab.atomic_files import atomic_write
 
 
 def _finished(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -18,8 +18,8 @@ from omegaconf import DictConfig, OmegaConf
 
 from loralab.atomic_files import atomic_write_text
 from loralab.run_files import METRICS_FILE
-from loralab.sweep_plot import plot_sweep
 from loralab.sweep_jobs import FAILURE_FILE
+from loralab.sweep_plot import plot_sweep
 
 METRIC_COLUMNS = ["val/acc_best", "test/acc", "trainable_params", "adapter_bytes", "train_seconds"]
 # Read from each job's composed config, so the plot has them whether they were swept or not.

@@ -14,8 +14,8 @@ from loralab.atomic_files import atomic_write_json
 from loralab.build import build_datamodule, build_module, build_trainer
 from loralab.config_checks import check_required_keys
 from loralab.parameters import count_parameters
-from loralab.run_files import METRICS_FILE
 from loralab.resume import check_checkpoint
+from loralab.run_files import METRICS_FILE
 from loralab.run_info import write_run_info
 from loralab.run_model import save_run_model
 from loralab.tensorboard_hparams import log_hparams_with_metrics
