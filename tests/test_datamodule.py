@@ -55,6 +55,19 @@ def test_collator_pads_and_masks():
     assert batch["labels"].tolist() == [1, 0]
 
 
+@pytest.mark.parametrize("max_length", [None, 2])
+def test_batched_fetch_equals_the_collator_over_single_examples(max_length):
+    from loralab.data import EncodedSplit
+
+    split = EncodedSplit.from_lists([[5, 6, 7], [8], [9, 10], [11, 12, 13, 14]], [1, 0, 1, 0])
+    split.max_length, split.pad_id = max_length, 3
+    indices = [3, 1, 0]
+    expected = PadCollator(pad_id=3)([split[i] for i in indices])
+    batch = split.__getitems__(indices)
+    for key in expected:
+        assert torch.equal(batch[key], expected[key]), key
+
+
 def test_max_length_cuts_texts(tiny_data_dir, tmp_path):
     dm = _datamodule(tiny_data_dir, tmp_path, max_length=4)
     assert dm.splits["train"].lengths().max().item() == 4

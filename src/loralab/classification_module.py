@@ -45,8 +45,9 @@ class TextClassificationModule(L.LightningModule):
                 for name, metric in (
                     ("acc", MulticlassAccuracy(num_classes, average="micro")),
                     ("f1", MulticlassF1Score(num_classes, average="macro")),
-                    ("loss", MeanMetric()),
+                    ("loss", MeanMetric()),  # val and test (a mean over examples, not batches)
                 )
+                if (stage, name) != ("train", "loss")
             }
         )
         self.val_acc_best = MaxMetric()
@@ -59,12 +60,15 @@ class TextClassificationModule(L.LightningModule):
     def _step(self, batch: dict[str, torch.Tensor], stage: str) -> torch.Tensor:
         logits = self(batch["input_ids"], batch["attention_mask"])
         loss = self.criterion(logits, batch["labels"])
-        self.metrics[f"{stage}_loss"](loss.detach())
-        self.metrics[f"{stage}_acc"](logits.detach(), batch["labels"])
-        self.metrics[f"{stage}_f1"](logits.detach(), batch["labels"])
-        # Metric objects are logged, so Lightning computes them once per epoch: no per-step host sync.
-        on_step = stage == "train"
-        self.log(f"{stage}/loss", self.metrics[f"{stage}_loss"], on_step=on_step, on_epoch=True, prog_bar=True)
+        # update(), not a call: a call also computes the batch's own value, a host sync and a few
+        # milliseconds per step; logged Metric objects are computed by Lightning once per epoch.
+        self.metrics[f"{stage}_acc"].update(logits.detach(), batch["labels"])
+        self.metrics[f"{stage}_f1"].update(logits.detach(), batch["labels"])
+        if stage == "train":  # the step's loss as is (train/loss_step) and its epoch mean (train/loss_epoch)
+            self.log("train/loss", loss.detach(), on_step=True, on_epoch=True, prog_bar=True, batch_size=len(logits))
+        else:
+            self.metrics[f"{stage}_loss"].update(loss.detach(), weight=len(logits))
+            self.log(f"{stage}/loss", self.metrics[f"{stage}_loss"], on_step=False, on_epoch=True, prog_bar=True)
         self.log(f"{stage}/acc", self.metrics[f"{stage}_acc"], on_step=False, on_epoch=True, prog_bar=stage != "train")
         self.log(f"{stage}/f1", self.metrics[f"{stage}_f1"], on_step=False, on_epoch=True)
         return loss

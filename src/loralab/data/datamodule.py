@@ -106,6 +106,7 @@ class TextClassificationDataModule(L.LightningDataModule):
         for split_name, split in text_splits.items():
             encoded = encode_cached(split, self.tokenizer, self.cache_dir)
             encoded.max_length = self.max_length
+            encoded.pad_id = self.tokenizer.pad_id
             self.splits[split_name] = encoded
         self.data_source = raw.source
         log.info("%s from %s: %s", self.name, raw.source, ", ".join(f"{k} {len(v)}" for k, v in self.splits.items()))
