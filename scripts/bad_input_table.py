@@ -18,6 +18,7 @@ import pyarrow.parquet as pq
 from safetensors.torch import save_file
 
 ROOT = Path(__file__).resolve().parents[1]
+MINILM = ROOT.parent / "shared" / "models" / "all-MiniLM-L6-v2"  # a local BERT-family model
 WORDS = {0: ["awful", "dull", "boring"], 1: ["great", "superb", "moving"]}
 
 
@@ -32,8 +33,11 @@ def cli(*args: str, env: dict | None = None, script: str = "train.py") -> tuple[
         [sys.executable, script, *args], cwd=ROOT, capture_output=True, text=True, timeout=600,
         env={**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", **(env or {})},
     )
-    lines = [line for line in result.stderr.splitlines() if line.startswith("error:") or "Error" in line or "Could not" in line]
-    return result.returncode, (lines[-1] if lines else result.stderr.strip().splitlines()[-1] if result.stderr.strip() else "")
+    lines = [line.strip() for line in result.stderr.splitlines() if line.strip()]
+    ours = [line for line in lines if line.startswith("error:")]
+    # Hydra's own composition errors come as a few lines ending with a HYDRA_FULL_ERROR hint.
+    hydra = [line for line in lines if not line.startswith(("Set the environment", "[", "INFO", "Seed"))][:3]
+    return result.returncode, ours[-1] if ours else " / ".join(hydra)
 
 
 def main() -> None:
@@ -65,9 +69,10 @@ def main() -> None:
     pretrain = runs / "pretrain"
     lora_run = runs / "lora"
     setup = [
-        cli(*quick, "experiment=agnews_pretrain", "model.net.embed_dim=8", "model.net.hidden_dim=4", f"hydra.run.dir={pretrain}"),
+        cli(*quick, "experiment=agnews_pretrain", f"hydra.run.dir={pretrain}"),
         cli(*quick, "experiment=imdb_lora", f"model.pretrained={pretrain}", f"hydra.run.dir={lora_run}"),
-        cli(*quick, "experiment=agnews_pretrain", "model.net.embed_dim=8", "model.net.hidden_dim=4",
+        cli(*quick, "experiment=agnews_pretrain", "model.net.embed_dim=8", "model.net.hidden_dim=4", f"hydra.run.dir={runs / 'small'}"),
+        cli(*quick, "experiment=agnews_pretrain",
             "model.tokenizer.min_frequency=1", "model.tokenizer.max_size=10", f"hydra.run.dir={runs / 'other_vocab'}"),
     ]
     if any(code for code, _ in setup):
@@ -79,7 +84,7 @@ def main() -> None:
         ("negative alpha", [*quick, "model=lora_textclassifier", "model.lora.alpha=-1"], {}),
         ("dropout outside [0, 1)", [*quick, "model=lora_textclassifier", "model.lora.dropout=1.0"], {}),
         ("target module matches nothing", [*quick, "model=lora_textclassifier", "model.lora.target_modules=[fc3]"], {}),
-        ("PEFT target module matches nothing", [*quick, "model=lora_distilbert", "model.lora.target_modules=[q_proj]"], {}),
+        ("PEFT target module matches nothing", [*quick, "model=lora_bert", f"model.backbone={MINILM}", "model.lora.target_modules=[q_lin]"], {}),
         ("no data, offline", [*quick, f"paths.data_dir={tmp / 'nowhere'}"], {}),
         ("corrupt parquet file", [*quick, f"paths.data_dir={tmp / 'corrupt'}"], {}),
         ("empty (0-byte) parquet file", [*quick, f"paths.data_dir={tmp / 'empty'}"], {}),
@@ -88,7 +93,9 @@ def main() -> None:
         ("empty split after data.max_train_samples", [*quick, "data.max_train_samples=0"], {}),
         ("pretrained model left unset", [*quick, "experiment=imdb_lora"], {}),
         ("pretrained checkpoint missing", [*quick, "experiment=imdb_lora", f"model.pretrained={tmp / 'no_such_run'}"], {}),
-        ("pretrained checkpoint of another architecture", [*quick, "experiment=imdb_lora", f"model.pretrained={tmp / 'other_arch.safetensors'}"], {}),
+        ("pretrained checkpoint of another architecture", [*quick, "experiment=imdb_lora", f"model.pretrained={runs / 'small'}"], {}),
+        ("pretrained file that is no TextClassifier", [*quick, "experiment=imdb_lora", f"model.pretrained={tmp / 'other_arch.safetensors'}",
+                                                       f"model.tokenizer.vocab_path={pretrain}"], {}),
         ("pretrained checkpoint with another vocabulary", [*quick, "experiment=imdb_lora", f"model.pretrained={pretrain}",
                                                            f"model.tokenizer.vocab_path={runs / 'other_vocab'}"], {}),
         ("damaged checkpoint to resume from", [*quick, f"ckpt_path={tmp / 'damaged.ckpt'}"], {}),

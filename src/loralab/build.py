@@ -38,7 +38,9 @@ def build_datamodule(cfg: DictConfig) -> TextClassificationDataModule:
 
 def build_net(cfg: DictConfig, tokenizer) -> nn.Module:
     """``model.net`` sized for the tokenizer, before any adapter."""
-    return instantiate(cfg.model.net, **tokenizer.model_kwargs())
+    # The vocabulary goes to the built partial, not through instantiate: OmegaConf would first copy
+    # a 50,000-word dict into a config node, which takes seconds.
+    return instantiate(cfg.model.net, _partial_=True)(**tokenizer.model_kwargs())
 
 
 def add_adapters(cfg: DictConfig, net: nn.Module) -> nn.Module:

@@ -32,6 +32,8 @@ class PretrainedTokenizer:
         """Nothing to learn: the vocabulary came with the backbone."""
 
     def encode(self, texts: list[str]) -> list[list[int]]:
+        if not texts:  # an empty split (data.val_fraction=0): transformers 5 raises on []
+            return []
         return self.tokenizer(texts, truncation=True, max_length=self.max_length)["input_ids"]
 
     def fingerprint(self) -> str:

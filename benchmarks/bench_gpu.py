@@ -1,0 +1,511 @@
+"""Training throughput of DistilBERT + LoRA on one GPU: loralab against Hugging Face Trainer with the
+lab's settings and with tuned ones, in one run of a few minutes.
+
+    python benchmarks/bench_gpu.py --data-dir ../shared/data [--json out.json] [--model-dir ../shared/models/all-MiniLM-L6-v2]
+    python benchmarks/bench_gpu.py --tiny --data-dir <dir>    # the same code path, small, on a CPU
+
+It needs only ``<data-dir>/imdb/train.parquet``: no network, no pretrained model. The model is
+DistilBERT-base with random weights (weights do not change speed) and a WordPiece vocabulary trained
+here on the same reviews. Every row trains LoRA r=8, alpha=16, dropout 0.1 on q_lin, k_lin, v_lin
+plus the classification head, --warmup-steps untimed optimizer steps then --steps timed ones. The
+clock runs from the end of the last warm-up step to the end of the last timed step: data loading
+between steps counts, setup does not.
+
+MFU = achieved FLOP/s / 989e12 (H100/H200 SXM dense bf16). FLOPs per padded token: 4N + 12·L·d·T,
+PaLM's 6N + 12·L·d·T less the weight gradient that the N frozen non-embedding weights do not get.
+
+After the throughput table: peak GPU memory of LoRA against full fine-tuning (--memory, GPU only),
+and with --model-dir, held-out accuracy of that pretrained model trained with loralab's fast
+settings and with the lab's settings through HF Trainer.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import logging
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cached_property, partial
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import torch
+from hydra import compose, initialize_config_dir
+from omegaconf import DictConfig
+from torch import nn
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from report import machine, print_table, write_json
+
+from loralab.build import build_datamodule, build_module, build_trainer, instantiate
+from loralab.data.text_split import TextSplit, train_val_split
+
+ROOT = Path(__file__).resolve().parents[1]
+PEAK_FLOPS = 989e12  # H100/H200 SXM, dense bf16
+CUDA = torch.cuda.is_available()
+SPECIAL_TOKENS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+DISTILBERT_QKV = "[q_lin,k_lin,v_lin]"
+LAB_MAX_LENGTH = 512  # the lab padded every review to the model's limit
+TINY_REVIEWS = 400
+ACCURACY_TRAIN, ACCURACY_HELD_OUT = 4000, 1000
+MEMORY_BATCH, MEMORY_STEPS = 32, 3
+# model_type -> loralab's LoRA config for that family and its attention projections
+LORA_FAMILIES = {"distilbert": ("lora_distilbert", DISTILBERT_QKV), "bert": ("lora_bert", "[query,key,value]")}
+TABLE_COLUMNS = ["row", "precision", "batch", "samples/s", "tokens/s", "padded tokens/s", "padding %", "MFU %", "peak GiB"]
+
+
+@dataclass(frozen=True)
+class EncoderShape:
+    """What the FLOP count needs to know of the frozen base."""
+
+    non_embedding_params: int
+    layers: int
+    hidden_size: int
+
+    def lora_training_flops(self, batch_size: int, seq_len: int) -> float:
+        tokens = batch_size * seq_len
+        return tokens * (4 * self.non_embedding_params + 12 * self.layers * self.hidden_size * seq_len)
+
+
+def synchronize() -> None:
+    if CUDA:
+        torch.cuda.synchronize()
+
+
+class TimedSteps:
+    """Batches seen and seconds taken by the optimizer steps after warm-up.
+
+    A forward pre-hook on the model records each batch's shape and real-token count, so that HF
+    Trainer and Lightning are measured by the same code; each trainer's callback reports the end of
+    every optimizer step to ``step_ended``. Token counts stay on the device until the end: reading
+    them each step would add a host sync that neither trainer has.
+    """
+
+    def __init__(self, model: nn.Module, warmup_steps: int, timed_steps: int) -> None:
+        self.warmup_steps, self.timed_steps = warmup_steps, timed_steps
+        self.shapes: list[tuple[int, int]] = []
+        self.real_tokens: list[torch.Tensor] = []
+        self.start: tuple[float, int] | None = None  # (clock, batches seen) when the warm-up ended
+        self.stop: tuple[float, int] | None = None
+        model.register_forward_pre_hook(self._record_batch, with_kwargs=True)
+
+    def _record_batch(self, module: nn.Module, args: tuple, kwargs: dict) -> None:
+        mask = kwargs["attention_mask"]
+        self.shapes.append(tuple(mask.shape))
+        self.real_tokens.append(mask.sum())
+
+    def step_ended(self, step: int) -> None:
+        if step in (self.warmup_steps, self.warmup_steps + self.timed_steps):
+            synchronize()
+            mark = (time.perf_counter(), len(self.shapes))
+            if step == self.warmup_steps:
+                self.start = mark
+            else:
+                self.stop = mark
+
+    def figures(self, shape: EncoderShape) -> dict[str, float]:
+        if self.start is None or self.stop is None:
+            raise RuntimeError(f"training ended before step {self.warmup_steps + self.timed_steps}; the row timed nothing")
+        seconds = self.stop[0] - self.start[0]
+        timed = slice(self.start[1], self.stop[1])
+        shapes = self.shapes[timed]
+        real = int(torch.stack(self.real_tokens[timed]).sum())
+        padded = sum(batch * length for batch, length in shapes)
+        flops = sum(shape.lora_training_flops(batch, length) for batch, length in shapes)
+        return {
+            "timed steps": len(shapes), "seconds": seconds, "samples/s": sum(batch for batch, _ in shapes) / seconds,
+            "tokens/s": real / seconds, "padded tokens/s": padded / seconds, "padding %": 100 * (1 - real / padded),
+            "MFU %": 100 * flops / seconds / PEAK_FLOPS,
+        }
+
+
+class LightningStepClock(L.Callback):
+    def __init__(self, timer: TimedSteps) -> None:
+        self.timer = timer
+
+    def on_train_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule, outputs: Any, batch: Any, batch_idx: int) -> None:
+        self.timer.step_ended(trainer.global_step)
+
+
+def hf_step_clock(timer: TimedSteps):
+    """A ``TrainerCallback`` (transformers is imported only where it is used: it is slow to import)."""
+    from transformers import TrainerCallback
+
+    class HFStepClock(TrainerCallback):
+        def on_step_end(self, args, state, control, **kwargs) -> None:
+            timer.step_ended(state.global_step)
+
+    return HFStepClock()
+
+
+def read_reviews(data_dir: str, limit: int | None) -> tuple[list[str], list[int]]:
+    table = pq.read_table(Path(data_dir) / "imdb" / "train.parquet", columns=["text", "label"])
+    if limit:
+        table = table.slice(0, limit)
+    return table.column("text").to_pylist(), table.column("label").to_pylist()
+
+
+def write_imdb_folder(folder: Path, train: tuple[list[str], list[int]], test: tuple[list[str], list[int]]) -> Path:
+    """``<folder>/imdb/{train,test}.parquet``, the layout that ``data=imdb paths.data_dir=<folder>`` reads."""
+    (folder / "imdb").mkdir(parents=True, exist_ok=True)
+    for split, (texts, labels) in (("train", train), ("test", test)):
+        pq.write_table(pa.table({"text": texts, "label": labels}), folder / "imdb" / f"{split}.parquet")
+    return folder
+
+
+def train_wordpiece_tokenizer(texts: list[str], vocab_size: int):
+    """A BERT-style uncased WordPiece tokenizer learnt from ``texts``, as transformers loads one."""
+    from tokenizers import (
+        Tokenizer,
+        models,
+        normalizers,
+        pre_tokenizers,
+        processors,
+        trainers,
+    )
+    from transformers import PreTrainedTokenizerFast
+
+    backend = Tokenizer(models.WordPiece(unk_token="[UNK]"))
+    backend.normalizer = normalizers.BertNormalizer(lowercase=True)
+    backend.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    backend.train_from_iterator(texts, trainers.WordPieceTrainer(vocab_size=vocab_size, special_tokens=SPECIAL_TOKENS))
+    backend.post_processor = processors.TemplateProcessing(
+        single="[CLS] $A [SEP]", special_tokens=[(token, backend.token_to_id(token)) for token in ("[CLS]", "[SEP]")]
+    )
+    return PreTrainedTokenizerFast(
+        tokenizer_object=backend, unk_token="[UNK]", pad_token="[PAD]", cls_token="[CLS]", sep_token="[SEP]",
+        mask_token="[MASK]", model_max_length=LAB_MAX_LENGTH,
+    )
+
+
+def save_random_distilbert(folder: Path, vocab_size: int, pad_id: int, tiny: bool) -> EncoderShape:
+    from transformers import DistilBertConfig, DistilBertForSequenceClassification
+
+    size = {"dim": 64, "n_layers": 2, "n_heads": 2, "hidden_dim": 256} if tiny else {}  # else DistilBERT-base
+    config = DistilBertConfig(vocab_size=vocab_size, pad_token_id=pad_id, **size)
+    torch.manual_seed(0)
+    model = DistilBertForSequenceClassification(config)
+    model.save_pretrained(folder)
+    base = model.base_model
+    non_embedding = sum(p.numel() for p in base.parameters()) - sum(p.numel() for p in base.embeddings.parameters())
+    return EncoderShape(non_embedding, config.num_hidden_layers, config.hidden_size)
+
+
+def compose_config(overrides: list[str]) -> DictConfig:
+    with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
+        return compose(config_name="train", overrides=overrides)
+
+
+def fit_only_overrides(output_dir: Path, cache_dir: Path) -> list[str]:
+    """Training and nothing else: no validation, checkpoints, logger, callbacks or progress output."""
+    return [
+        f"paths.output_dir={output_dir}", f"paths.cache_dir={cache_dir}", "trainer=gpu" if CUDA else "trainer=cpu",
+        "data.val_fraction=0", "++trainer.limit_val_batches=0", "trainer.num_sanity_val_steps=0",
+        "++trainer.enable_checkpointing=false", "trainer.enable_progress_bar=false", "trainer.enable_model_summary=false",
+        "~logger", "~callbacks",
+    ]
+
+
+def peft_lora_model(backbone: str | Path, lora: DictConfig) -> nn.Module:
+    """The backbone with PEFT LoRA as a Hugging Face user writes it, from loralab's ``model.lora`` values."""
+    from peft import LoraConfig, TaskType, get_peft_model
+    from transformers import AutoModelForSequenceClassification
+
+    model = AutoModelForSequenceClassification.from_pretrained(backbone, num_labels=2, dtype=torch.float32)
+    config = LoraConfig(
+        task_type=TaskType.SEQ_CLS, r=lora.rank, lora_alpha=lora.alpha, lora_dropout=lora.dropout,
+        target_modules=list(lora.target_modules), modules_to_save=list(lora.modules_to_save),
+    )
+    return get_peft_model(model, config)
+
+
+def lab_padded_length(tokenizer) -> int:
+    """The lab padded every review to the model's limit: 512 tokens, or fewer where the model stops sooner."""
+    return min(LAB_MAX_LENGTH, tokenizer.model_max_length)
+
+
+def tokenized_items(tokenizer, texts: list[str], labels: list[int]) -> list[dict]:
+    """Unpadded examples for HF Trainer; only the inputs loralab passes too (no token_type_ids)."""
+    encoded = tokenizer(texts, truncation=True, max_length=lab_padded_length(tokenizer))
+    return [
+        {"input_ids": ids, "attention_mask": mask, "labels": label}
+        for ids, mask, label in zip(encoded["input_ids"], encoded["attention_mask"], labels)
+    ]
+
+
+def hf_trainer(model: nn.Module, tokenizer, items: list[dict], output_dir: Path, optim: DictConfig, batch_size: int,
+               bf16: bool, pad_to_max_length: bool, group_by_length: bool, callbacks: list, **schedule: Any):
+    """A ``transformers.Trainer`` with loralab's optimizer values; ``schedule``: max_steps or num_train_epochs."""
+    from transformers import DataCollatorWithPadding, Trainer, TrainingArguments
+
+    args = TrainingArguments(
+        output_dir=str(output_dir), per_device_train_batch_size=batch_size, per_device_eval_batch_size=64,
+        learning_rate=optim.optimizer.lr, weight_decay=optim.optimizer.weight_decay, lr_scheduler_type="linear",
+        warmup_steps=optim.scheduler.warmup_ratio, bf16=bf16,
+        train_sampling_strategy="group_by_length" if group_by_length else "random",
+        save_strategy="no", logging_strategy="no", report_to="none", disable_tqdm=True, label_names=["labels"], seed=0,
+        **schedule,
+    )
+    padding = {"padding": "max_length", "max_length": lab_padded_length(tokenizer)} if pad_to_max_length else {}
+    return Trainer(
+        model=model, args=args, train_dataset=items, data_collator=DataCollatorWithPadding(tokenizer, **padding),
+        processing_class=tokenizer, callbacks=callbacks,
+    )
+
+
+@dataclass
+class Bench:
+    """Everything the rows share: the model folder, the data, the step counts, the base config."""
+
+    backbone: Path
+    shape: EncoderShape
+    data_dir: Path
+    work_dir: Path
+    texts: list[str]
+    labels: list[int]
+    warmup_steps: int
+    timed_steps: int
+
+    def lora_model_overrides(self) -> list[str]:
+        return ["model=lora_distilbert", f"model.backbone={self.backbone}", f"model.lora.target_modules={DISTILBERT_QKV}"]
+
+    def run_overrides(self, max_steps: int) -> list[str]:
+        return [
+            "data=imdb", f"paths.data_dir={self.data_dir}", "data.group_by_length=true", "trainer.max_epochs=-1",
+            f"++trainer.max_steps={max_steps}",
+        ] + fit_only_overrides(self.work_dir / "loralab", self.work_dir / "cache")
+
+    def loralab_config(self, model_overrides: list[str], *overrides: str, max_steps: int | None = None) -> DictConfig:
+        return compose_config(model_overrides + self.run_overrides(max_steps or self.warmup_steps + self.timed_steps) + list(overrides))
+
+    @cached_property
+    def config(self) -> DictConfig:
+        """The LoRA rows' config, whose LoRA and optimizer values the HF Trainer rows use too."""
+        return self.loralab_config(self.lora_model_overrides())
+
+    @cached_property
+    def tokenizer(self):
+        from transformers import AutoTokenizer
+
+        return AutoTokenizer.from_pretrained(self.backbone)
+
+    @cached_property
+    def hf_items(self) -> list[dict]:
+        return tokenized_items(self.tokenizer, self.texts, self.labels)
+
+
+def hf_trainer_row(bench: Bench, batch_size: int, bf16: bool, pad_to_max_length: bool, group_by_length: bool) -> dict:
+    model = peft_lora_model(bench.backbone, bench.config.model.lora)
+    timer = TimedSteps(model, bench.warmup_steps, bench.timed_steps)
+    trainer = hf_trainer(
+        model, bench.tokenizer, bench.hf_items, bench.work_dir / "hf", bench.config.optim, batch_size=batch_size,
+        bf16=bf16 and CUDA, pad_to_max_length=pad_to_max_length, group_by_length=group_by_length,
+        callbacks=[hf_step_clock(timer)], max_steps=bench.warmup_steps + bench.timed_steps,
+    )
+    trainer.train()
+    return {"precision": precision_label(bf16), "batch": batch_size, **timer.figures(bench.shape)}
+
+
+def loralab_row(bench: Bench, batch_size: int, lr_scale: float) -> dict:
+    """loralab's own path, as ``train.py`` builds it, with the learning rate scaled with the batch."""
+    lr = bench.config.optim.optimizer.lr * lr_scale
+    cfg = bench.loralab_config(bench.lora_model_overrides(), f"data.batch_size={batch_size}", f"optim.optimizer.lr={lr}")
+    datamodule = build_datamodule(cfg)
+    module = build_module(cfg, datamodule)
+    timer = TimedSteps(module.net, bench.warmup_steps, bench.timed_steps)
+    trainer = build_trainer(cfg)
+    trainer.callbacks.append(LightningStepClock(timer))
+    trainer.fit(module, datamodule=datamodule)
+    return {"precision": precision_label(True), "batch": batch_size, **timer.figures(bench.shape)}  # trainer=gpu: bf16-mixed
+
+
+# --rows key -> (the table's name, the run)
+ROWS: dict[str, tuple[str, Callable[[Bench], dict]]] = {
+    "hf-lab": ("HF Trainer, lab settings", partial(hf_trainer_row, batch_size=16, bf16=False, pad_to_max_length=True, group_by_length=False)),
+    "hf-tuned": ("HF Trainer, tuned", partial(hf_trainer_row, batch_size=64, bf16=True, pad_to_max_length=False, group_by_length=True)),
+    "loralab-64": ("loralab, batch 64", partial(loralab_row, batch_size=64, lr_scale=1.0)),
+    "loralab-256": ("loralab, batch 256", partial(loralab_row, batch_size=256, lr_scale=4.0)),
+}
+
+
+def precision_label(bf16: bool) -> str:
+    if not bf16:
+        return "fp32"
+    return "bf16" if CUDA else "fp32 (bf16 on GPU)"
+
+
+def with_peak_memory(run: Callable[[], dict]) -> dict:
+    """``run()``'s figures plus its peak GPU memory, from the same seed and an emptied GPU cache."""
+    gc.collect()
+    L.seed_everything(0, verbose=False)
+    if CUDA:
+        torch.cuda.empty_cache()
+        torch.cuda.reset_peak_memory_stats()
+    figures = run()
+    figures["peak GiB"] = torch.cuda.max_memory_allocated() / 2**30 if CUDA else None
+    return figures
+
+
+def fixed_length_batches(vocab_size: int, batches: int) -> list[dict]:
+    """Random reviews of exactly ``LAB_MAX_LENGTH`` tokens: memory depends on the shape alone."""
+    generator = torch.Generator().manual_seed(0)
+    count = batches * MEMORY_BATCH
+    ids = torch.randint(len(SPECIAL_TOKENS), vocab_size, (count, LAB_MAX_LENGTH), generator=generator)
+    labels = torch.randint(0, 2, (count,), generator=generator)
+    return [{"input_ids": ids[i], "attention_mask": torch.ones(LAB_MAX_LENGTH, dtype=torch.int64), "labels": labels[i]} for i in range(count)]
+
+
+def memory_row(bench: Bench, model_overrides: list[str]) -> dict:
+    """A few loralab training steps at batch 32 x 512 tokens; the DataModule is never set up, it only
+    supplies the tokenizer and the class count that the model is built with."""
+    cfg = bench.loralab_config(model_overrides, max_steps=MEMORY_STEPS)
+    module = build_module(cfg, instantiate(cfg.data, tokenizer=instantiate(cfg.model.tokenizer)))
+    trainable = sum(p.numel() for p in module.parameters() if p.requires_grad)
+    loader = torch.utils.data.DataLoader(fixed_length_batches(len(bench.tokenizer), MEMORY_STEPS), batch_size=MEMORY_BATCH)
+    build_trainer(cfg).fit(module, train_dataloaders=loader)
+    return {"trainable params": trainable}
+
+
+def memory_section(bench: Bench) -> dict:
+    runs = {
+        "LoRA q,k,v + head": bench.lora_model_overrides(),
+        "full fine-tuning": ["model=distilbert", f"model.backbone={bench.backbone}"],
+    }
+    rows = [{"run": name, **with_peak_memory(partial(memory_row, bench, overrides))} for name, overrides in runs.items()]
+    print(f"\npeak GPU memory at batch {MEMORY_BATCH} x {LAB_MAX_LENGTH} tokens, {precision_label(True)}:")
+    print_table(rows, ["run", "trainable params", "peak GiB"])
+    ratio = rows[1]["peak GiB"] / rows[0]["peak GiB"]
+    print(f"full fine-tuning takes {ratio:.2f}x the memory of LoRA")
+    return {"rows": rows, "full_over_lora": ratio}
+
+
+def accuracy_split(texts: list[str], labels: list[int]) -> tuple[tuple[list, list], tuple[list, list]]:
+    """A seeded train / held-out pair drawn from the train reviews (at most 4,000 / 1,000)."""
+    held_out = min(ACCURACY_HELD_OUT, len(texts) // 5)
+    order = np.random.default_rng(0).permutation(len(texts))[: min(ACCURACY_TRAIN + held_out, len(texts))]
+
+    def pick(indices) -> tuple[list, list]:
+        return [texts[i] for i in indices], [labels[i] for i in indices]
+
+    return pick(order[held_out:]), pick(order[:held_out])
+
+
+def loralab_accuracy(cfg: DictConfig) -> dict:
+    datamodule = build_datamodule(cfg)
+    module = build_module(cfg, datamodule)
+    trainer = build_trainer(cfg)
+    started = time.perf_counter()
+    trainer.fit(module, datamodule=datamodule)
+    seconds = time.perf_counter() - started
+    return {"held-out acc": trainer.test(module, datamodule=datamodule, verbose=False)[0]["test/acc"], "train s": seconds}
+
+
+def hf_lab_accuracy(cfg: DictConfig, model_dir: str, tokenizer, train: tuple[list, list], held_out: tuple[list, list], work_dir: Path) -> dict:
+    train, _ = train_val_split(TextSplit(*train), cfg.data.val_fraction, cfg.data.seed)  # the reviews loralab trains on
+    trainer = hf_trainer(
+        peft_lora_model(model_dir, cfg.model.lora), tokenizer, tokenized_items(tokenizer, train.texts, train.labels),
+        work_dir / "hf_accuracy", cfg.optim, batch_size=16, bf16=False, pad_to_max_length=True, group_by_length=False,
+        callbacks=[], num_train_epochs=cfg.trainer.max_epochs,
+    )
+    started = time.perf_counter()
+    trainer.train()
+    seconds = time.perf_counter() - started
+    output = trainer.predict(tokenized_items(tokenizer, *held_out))
+    return {"held-out acc": float((output.predictions.argmax(-1) == output.label_ids).mean()), "train s": seconds}
+
+
+def accuracy_section(bench: Bench, model_dir: str, epochs: int) -> list[dict]:
+    """Speed is only worth having if accuracy stays: the same model, data and epochs both ways."""
+    from transformers import AutoConfig, AutoTokenizer
+
+    model_type = AutoConfig.from_pretrained(model_dir).model_type
+    if model_type not in LORA_FAMILIES:
+        raise ValueError(f"--model-dir {model_dir} is a {model_type!r} model; the accuracy check knows {', '.join(LORA_FAMILIES)}")
+    model_config, targets = LORA_FAMILIES[model_type]
+    train, held_out = accuracy_split(bench.texts, bench.labels)
+    data_dir = write_imdb_folder(bench.work_dir / "accuracy_data", train, held_out)
+    cfg = compose_config([
+        f"model={model_config}", f"model.backbone={model_dir}", f"model.lora.target_modules={targets}", "data=imdb",
+        f"paths.data_dir={data_dir}", "data.group_by_length=true", "data.batch_size=64", f"trainer.max_epochs={epochs}",
+    ] + fit_only_overrides(bench.work_dir / "loralab_accuracy", bench.work_dir / "cache"))
+    tokenizer = AutoTokenizer.from_pretrained(model_dir)
+    rows = [
+        {"run": "loralab (grouping, batch 64)", "precision": precision_label(True), **with_peak_memory(partial(loralab_accuracy, cfg))},
+        {"run": f"HF Trainer, lab settings (pad {lab_padded_length(tokenizer)}, batch 16)", "precision": "fp32",
+         **with_peak_memory(partial(hf_lab_accuracy, cfg, model_dir, tokenizer, train, held_out, bench.work_dir))},
+    ]
+    print(f"\n{Path(model_dir).name}, LoRA {targets}, {len(train[0])} train / {len(held_out[0])} held-out reviews, {epochs} epochs:")
+    print_table(rows, ["run", "precision", "held-out acc", "train s", "peak GiB"])
+    return rows
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data-dir", required=True, help="folder with imdb/train.parquet")
+    parser.add_argument("--json", help="also write the figures here")
+    parser.add_argument("--steps", type=int, default=100, help="timed optimizer steps per row")
+    parser.add_argument("--warmup-steps", type=int, default=10, help="untimed optimizer steps before them (at least 1)")
+    parser.add_argument("--rows", default=",".join(ROWS), help=f"comma list of rows to run, from {','.join(ROWS)}")
+    parser.add_argument("--tiny", action="store_true", help="a 2-layer, 64-wide model on a few hundred reviews: a smoke test")
+    parser.add_argument("--memory", action=argparse.BooleanOptionalAction, default=None, help="LoRA against full fine-tuning memory (default: on with a GPU)")
+    parser.add_argument("--model-dir", help="a local pretrained model folder (e.g. all-MiniLM-L6-v2) for the accuracy check")
+    parser.add_argument("--accuracy-epochs", type=int, default=2, help="epochs of each accuracy run")
+    args = parser.parse_args()
+    unknown = sorted(set(args.rows.split(",")) - set(ROWS))
+    if unknown:
+        parser.error(f"--rows: unknown {', '.join(unknown)}; choose from {', '.join(ROWS)}")
+    if args.warmup_steps < 1 or args.steps < 1:
+        parser.error("--warmup-steps and --steps must be at least 1: the clock starts when the last warm-up step ends")
+    return args
+
+
+def run_benchmark(args: argparse.Namespace, work_dir: Path) -> None:
+    texts, labels = read_reviews(args.data_dir, TINY_REVIEWS if args.tiny else None)
+    tokenizer = train_wordpiece_tokenizer(texts, 2_000 if args.tiny else 30_522)
+    tokenizer.save_pretrained(work_dir / "backbone")
+    shape = save_random_distilbert(work_dir / "backbone", len(tokenizer), tokenizer.pad_token_id, args.tiny)
+    # The DataModule insists on a test split; training never reads it.
+    data_dir = write_imdb_folder(work_dir / "data", (texts, labels), (texts[:32], labels[:32]))
+    bench = Bench(work_dir / "backbone", shape, data_dir, work_dir, texts, labels, args.warmup_steps, args.steps)
+
+    rows = []
+    for key in args.rows.split(","):
+        name, run = ROWS[key]
+        print(f"running {name} ...", flush=True)
+        rows.append({"row": name, "key": key, **with_peak_memory(partial(run, bench))})
+    print(f"\n{'tiny ' if args.tiny else ''}DistilBERT + LoRA, {len(texts)} IMDb reviews, {args.steps} timed steps per row after {args.warmup_steps} warm-up:")
+    print_table(rows, TABLE_COLUMNS)
+
+    memory = accuracy = None
+    measure_memory = CUDA if args.memory is None else args.memory
+    if measure_memory and not CUDA:
+        print("\nmemory section skipped: it measures GPU memory")
+    elif measure_memory:
+        memory = memory_section(bench)
+    if args.model_dir:
+        accuracy = accuracy_section(bench, args.model_dir, args.accuracy_epochs)
+    write_json(args.json, {
+        "machine": machine(), "tiny": args.tiny, "steps": args.steps, "warmup_steps": args.warmup_steps,
+        "peak_flops": PEAK_FLOPS, "encoder": vars(shape), "rows": rows, "memory": memory, "accuracy": accuracy,
+    })
+
+
+def main() -> None:
+    args = parse_args()
+    if not CUDA and not args.tiny:
+        sys.exit("bench_gpu.py needs a CUDA GPU; on a CPU, run it with --tiny to exercise the code path")
+    logging.getLogger("lightning.pytorch").setLevel(logging.WARNING)
+    with tempfile.TemporaryDirectory(prefix="bench_gpu_") as work_dir:  # the model folder alone is 260 MB
+        run_benchmark(args, Path(work_dir))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,74 @@
+"""What a sweep costs beyond training: 12 short jobs (LoRA rank x alpha, one IMDb epoch each) run
+as one ``train.py -m`` multirun, against the same 12 jobs as separate ``python train.py`` runs (a
+shell loop), each side with a cold token cache. Reports wall time against the sum of the jobs' fit
+times (``train_seconds`` in each metrics.json).
+``python benchmarks/bench_sweep.py --data-dir ../shared/data [--json out.json]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from report import machine, print_table, write_json
+
+ROOT = Path(__file__).resolve().parents[1]
+RANKS, ALPHAS = (1, 2, 4, 8), (1, 8, 16)
+
+
+def common_overrides(data_dir: str) -> list[str]:
+    return [
+        "data=imdb", "model=lora_textclassifier", "data.group_by_length=true", f"paths.data_dir={data_dir}",
+        "trainer.max_epochs=1", "trainer.enable_progress_bar=false", "callbacks.progress_bar=null",
+    ]
+
+
+def run(args: list[str], cache_dir: Path) -> float:
+    started = time.perf_counter()
+    subprocess.run([sys.executable, "train.py", *args], cwd=ROOT, check=True, capture_output=True,
+                   env={**os.environ, "LORALAB_CACHE_DIR": str(cache_dir)})
+    return time.perf_counter() - started
+
+
+def fit_seconds(job_dirs: list[Path]) -> float:
+    return sum(json.loads((d / "metrics.json").read_text())["train_seconds"] for d in job_dirs)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data-dir", required=True, help="folder with imdb/train.parquet and imdb/test.parquet")
+    parser.add_argument("--json", help="also write the figures here")
+    args = parser.parse_args()
+    tmp = Path(tempfile.mkdtemp(prefix="bench_sweep_"))
+    base = common_overrides(args.data_dir)
+    grid = list(itertools.product(RANKS, ALPHAS))
+
+    sweep_dir = tmp / "multirun"
+    multirun_wall = run(["-m", *base, f"model.lora.rank={','.join(map(str, RANKS))}",
+                         f"model.lora.alpha={','.join(map(str, ALPHAS))}", f"hydra.sweep.dir={sweep_dir}"], tmp / "cache_multirun")
+    multirun_fit = fit_seconds([sweep_dir / str(i) for i in range(len(grid))])
+
+    loop_dirs = [tmp / "loop" / f"{rank}_{alpha}" for rank, alpha in grid]
+    loop_wall = sum(
+        run([*base, f"model.lora.rank={rank}", f"model.lora.alpha={alpha}", f"hydra.run.dir={job_dir}"], tmp / "cache_loop")
+        for (rank, alpha), job_dir in zip(grid, loop_dirs)
+    )
+    loop_fit = fit_seconds(loop_dirs)
+    rows = [
+        {"run": f"train.py -m, {len(grid)} jobs", "wall s": multirun_wall, "sum of fit s": multirun_fit, "wall / fit": multirun_wall / multirun_fit},
+        {"run": f"{len(grid)} separate train.py runs", "wall s": loop_wall, "sum of fit s": loop_fit, "wall / fit": loop_wall / loop_fit},
+    ]
+    print_table(rows, ["run", "wall s", "sum of fit s", "wall / fit"])
+    write_json(args.json, {"machine": machine(), "rows": rows, "jobs": len(grid), "multirun_wall_over_fit": multirun_wall / multirun_fit})
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,24 @@
+"""``benchmarks/bench_gpu.py --tiny`` runs every row end to end on the CPU, so that the one GPU run
+it is written for does not fail on a code path nobody ran."""
+
+import json
+import os
+import subprocess
+import sys
+
+from conftest import PROJECT_ROOT, sentiment_rows, write_parquet
+
+
+def test_tiny_gpu_benchmark_runs_every_row_on_cpu(tmp_path):
+    write_parquet(tmp_path / "imdb" / "train.parquet", sentiment_rows(300, seed=1))
+    # One thread: two OpenMP threads on a busy two-core machine stall each other many times over.
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1"}
+    command = [
+        sys.executable, "benchmarks/bench_gpu.py", "--tiny", "--data-dir", str(tmp_path), "--json", str(tmp_path / "out.json"),
+        "--steps", "3", "--warmup-steps", "1",
+    ]
+    result = subprocess.run(command, cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=300, env=env, check=False)
+    assert result.returncode == 0, result.stderr[-3000:]
+    rows = json.loads((tmp_path / "out.json").read_text())["rows"]
+    assert [row["key"] for row in rows] == ["hf-lab", "hf-tuned", "loralab-64", "loralab-256"]
+    assert all(row["samples/s"] > 0 and row["timed steps"] == 3 for row in rows)
