@@ -98,3 +98,17 @@ def test_a_nan_loss_stops_the_run_and_keeps_the_last_good_checkpoint(tiny_data_d
     checkpoint = torch.load(run_dir / "checkpoints" / "last.ckpt", weights_only=True)
     assert checkpoint["epoch"] == 0 and all(torch.isfinite(t).all() for t in checkpoint["state_dict"].values())
     assert not (run_dir / "metrics.json").exists()
+
+
+def test_checkpoints_are_written_atomically(tiny_data_dir, tmp_path):
+    from loralab.atomic_checkpoints import AtomicCheckpointIO
+
+    path = tmp_path / "checkpoints" / "last.ckpt"
+    AtomicCheckpointIO().save_checkpoint({"epoch": 1}, path)
+    with pytest.raises(Exception):  # noqa: B017, PT011  a kill or a failure midway through the write
+        AtomicCheckpointIO().save_checkpoint({"epoch": 2, "unpicklable": lambda: None}, path)
+    assert torch.load(path, weights_only=True) == {"epoch": 1} and [p.name for p in path.parent.iterdir()] == ["last.ckpt"]
+    run_dir = tmp_path / "run"
+    cfg = compose_train_config(run_dir, tiny_run_overrides(tiny_data_dir))
+    train(cfg)
+    assert sorted(p.name for p in (run_dir / "checkpoints").iterdir()) == ["epoch_001.ckpt", "last.ckpt"]
