@@ -82,3 +82,18 @@ def test_a_required_key_left_unset_is_named(tiny_data_dir, tmp_path):
     overrides = tiny_run_overrides(tiny_data_dir) + ["experiment=imdb_lora"]
     with pytest.raises(ValueError, match=r"^model.pretrained must be set .*add model.pretrained=<value>"):
         train(compose_train_config(tmp_path / "run", overrides))
+
+
+def test_an_output_folder_that_cannot_be_written_is_refused_in_one_line(tiny_data_dir, tmp_path):
+    from loralab.output_check import unwritable_reason
+
+    blocker = tmp_path / "a_file"
+    blocker.write_text("keep me")
+    overrides = tiny_run_overrides(tiny_data_dir) + [f"hydra.run.dir={blocker}/run"]
+    result = subprocess.run([sys.executable, "train.py", *overrides], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines()[-1] == (
+        f"error: cannot write the output folder {blocker}/run: {blocker} is a file, not a folder; set hydra.run.dir=<a writable folder>"
+    )
+    assert blocker.read_text() == "keep me"
+    assert unwritable_reason(tmp_path / "new" / "deeper") is None  # a folder that can be made is fine

@@ -104,7 +104,7 @@ class TextClassificationDataModule(L.LightningDataModule):
             self.data_fingerprints[split_name] = {"rows": len(split), "sha256": split.fingerprint()}
         self.tokenizer.fit(train, self.cache_dir)
         for split_name, split in text_splits.items():
-            encoded = encode_cached(split, self.tokenizer, self.cache_dir)
+            encoded = encode_cached(split, self.tokenizer, self.cache_dir, self.data_fingerprints[split_name]["sha256"])
             encoded.max_length = self.max_length
             encoded.pad_id = self.tokenizer.pad_id
             self.splits[split_name] = encoded

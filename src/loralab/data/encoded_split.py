@@ -74,9 +74,10 @@ class EncodedSplit(Dataset):
         return lengths.clamp(max=self.max_length) if self.max_length is not None else lengths
 
 
-def encode_cached(split: TextSplit, encoder: Encoder, cache_dir: str | Path) -> EncodedSplit:
-    """Encode ``split``, or load it from ``cache_dir`` if this data and tokenizer were seen before."""
-    key = hashlib.sha256((split.fingerprint() + encoder.fingerprint()).encode()).hexdigest()[:32]
+def encode_cached(split: TextSplit, encoder: Encoder, cache_dir: str | Path, split_fingerprint: str | None = None) -> EncodedSplit:
+    """Encode ``split``, or load it from ``cache_dir`` if this data and tokenizer were seen before
+    (``split_fingerprint``: ``split.fingerprint()`` when the caller has it already)."""
+    key = hashlib.sha256(((split_fingerprint or split.fingerprint()) + encoder.fingerprint()).encode()).hexdigest()[:32]
     path = Path(cache_dir) / "tokens" / f"{key}.safetensors"
     if path.is_file():
         tensors = load_file(path)
