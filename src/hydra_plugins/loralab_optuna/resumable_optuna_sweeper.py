@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import Any
 
-import optuna
 from hydra_plugins.hydra_optuna_sweeper.optuna_sweeper import OptunaSweeper
 
 log = logging.getLogger(__name__)
@@ -28,10 +28,14 @@ class ResumableOptunaSweeper(OptunaSweeper):
             impl.job_idx = len(trials)  # a killed trial's folder stays; its rerun gets a new one
         return impl.sweep(arguments)
 
-    def _earlier_trials(self) -> list[optuna.trial.FrozenTrial]:
+    def _earlier_trials(self) -> list[Any]:
+        """The study's trials so far (optuna FrozenTrials); optuna is imported here, not at module
+        level, because Hydra imports every plugin module at each start, sweeping or not."""
         impl = self.sweeper
         if not impl.storage:
             return []
+        import optuna
+
         try:
             return optuna.load_study(study_name=impl.study_name, storage=impl.storage).trials
         except KeyError:  # no such study yet
