@@ -59,3 +59,18 @@ def test_glove_dimension_mismatch_names_the_fix(tmp_path):
     glove.write_text("movie 1 2 3\n")
     with pytest.raises(ValueError, match="set model.net.embed_dim=3"):
         build_text_classifier({"<pad>": 0, "movie": 1}, num_classes=2, embed_dim=4, glove_path=glove)
+
+
+def test_word_dropout_drops_words_while_training_only():
+    torch.manual_seed(0)
+    model = TextClassifier(vocab_size=50, num_classes=2, embed_dim=8, hidden_dim=4, word_dropout=0.5)
+    ids = torch.randint(1, 50, (4, 30))
+    mask = torch.ones_like(ids)
+    model.eval()
+    plain = TextClassifier(vocab_size=50, num_classes=2, embed_dim=8, hidden_dim=4)
+    plain.load_state_dict(model.state_dict())
+    torch.testing.assert_close(model.mean_embedding(ids, mask), plain.eval().mean_embedding(ids, mask))
+    model.train()
+    assert not torch.allclose(model.mean_embedding(ids, mask), model.mean_embedding(ids, mask))
+    with pytest.raises(ValueError, match="set model.net.word_dropout"):
+        TextClassifier(vocab_size=5, num_classes=2, word_dropout=1.0)

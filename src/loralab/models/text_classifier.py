@@ -23,8 +23,12 @@ class TextClassifier(nn.Module):
         hidden_dim: int = 128,
         freeze_embeddings: bool = False,
         padding_idx: int = 0,
+        word_dropout: float = 0.0,
     ) -> None:
         super().__init__()
+        if not 0.0 <= word_dropout < 1.0:
+            raise ValueError(f"word_dropout must be in [0, 1), got {word_dropout}; set model.net.word_dropout")
+        self.word_dropout = word_dropout
         self.embedding = nn.Embedding(vocab_size, embed_dim, padding_idx=padding_idx)
         self.embedding.weight.requires_grad = not freeze_embeddings
         self.fc1 = nn.Linear(embed_dim, hidden_dim)
@@ -39,6 +43,8 @@ class TextClassifier(nn.Module):
         if attention_mask is None:
             attention_mask = torch.ones_like(input_ids)
         mask = attention_mask.to(next(self.parameters()).dtype)
+        if self.training and self.word_dropout > 0:  # drop whole words: the mean must not lean on a few
+            mask = mask * (torch.rand(mask.shape, device=mask.device) >= self.word_dropout)
         token_weights = mask / mask.sum(dim=1, keepdim=True).clamp(min=1.0)
         weighted_bag = getattr(self.embedding, "weighted_bag", None)  # LoRAEmbedding adds its update
         if weighted_bag is not None:
