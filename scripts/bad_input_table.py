@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+import torch
 from safetensors.torch import save_file
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -61,7 +62,7 @@ def main() -> None:
     write_reviews(tmp / "labels" / "imdb" / "train.parquet", 200, labels=3)
     write_reviews(tmp / "labels" / "imdb" / "test.parquet", 40)
     (tmp / "not_a_folder").write_text("a file")
-    save_file({"weight": __import__("torch").zeros(2)}, str(tmp / "other_arch.safetensors"))
+    save_file({"weight": torch.zeros(2)}, str(tmp / "other_arch.safetensors"))
     (tmp / "damaged.ckpt").write_bytes(b"PK\x03\x04 truncated")
 
     quick = [f"paths.data_dir={good}", "trainer.max_epochs=1", "trainer.enable_progress_bar=false", "callbacks.progress_bar=null"]

@@ -59,9 +59,9 @@ def test_collator_pads_and_masks():
 def test_batched_fetch_equals_the_collator_over_single_examples(max_length):
     from loralab.data import EncodedSplit
 
-    split = EncodedSplit.from_lists([[5, 6, 7], [8], [9, 10], [11, 12, 13, 14]], [1, 0, 1, 0])
+    split = EncodedSplit.from_lists([[5, 6, 7], [8], [9, 10], [11, 12, 13, 14], []], [1, 0, 1, 0, 1])
     split.max_length, split.pad_id = max_length, 3
-    indices = [3, 1, 0]
+    indices = [3, 1, 4, 0]
     expected = PadCollator(pad_id=3)([split[i] for i in indices])
     batch = split.__getitems__(indices)
     for key in expected:

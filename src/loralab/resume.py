@@ -16,7 +16,8 @@ RESUME_PREFIX = "resume="
 LAST_CHECKPOINT = Path("checkpoints") / "last.ckpt"
 
 
-def _key(override: str) -> str:
+def override_key(override: str) -> str:
+    """The config key a command-line override sets (``+a.b=1`` -> ``a.b``)."""
     return override.split("=", 1)[0].lstrip("+~")
 
 
@@ -35,8 +36,8 @@ def resume_arguments(argv: list[str]) -> list[str]:
             f"resume={run_dir}: no {LAST_CHECKPOINT} (the run stopped before its first epoch ended); start it again instead"
         )
     new = [arg for arg in argv if not arg.startswith(RESUME_PREFIX)]
-    new_keys = {_key(arg) for arg in new} | {"ckpt_path"}
-    original = [o for o in OmegaConf.load(overrides_file) if _key(o) not in new_keys]
+    new_keys = {override_key(arg) for arg in new} | {"ckpt_path"}
+    original = [o for o in OmegaConf.load(overrides_file) if override_key(o) not in new_keys]
     return [*original, *new, f"hydra.run.dir={run_dir}", f"ckpt_path={checkpoint}"]
 
 

@@ -11,6 +11,8 @@ from lightning.pytorch.loggers import TensorBoardLogger
 from omegaconf import DictConfig, OmegaConf
 from torch.utils.tensorboard.summary import hparams
 
+from loralab.resume import override_key
+
 # Shown for every run, swept or not, so runs of different sweeps line up.
 HPARAM_KEYS = [
     "model.lora.rank", "model.lora.alpha", "model.freeze_embeddings", "optim.optimizer.lr",
@@ -29,7 +31,7 @@ def _override_keys() -> list[str]:
         return []
     keys = []
     for override in HydraConfig.get().overrides.task:
-        key = override.split("=", 1)[0].lstrip("+~")
+        key = override_key(override)
         if not key.startswith(("paths.", "hydra.", "callbacks.", "logger.")):
             keys.append(key)
     return keys

@@ -61,12 +61,12 @@ class EncodedSplit(Dataset):
         lengths = self.offsets[index + 1] - starts
         if self.max_length is not None:
             lengths = lengths.clamp(max=self.max_length)
-        positions = torch.arange(max(int(lengths.max()), 1) if len(index) else 1)
+        positions = torch.arange(max(int(lengths.max()) if len(index) else 0, 1))
         attention_mask = positions < lengths[:, None]
-        gathered = self.ids[(starts[:, None] + positions).clamp(max=max(len(self.ids) - 1, 0))] if len(self.ids) else None
-        input_ids = torch.full(attention_mask.shape, self.pad_id, dtype=torch.int64)
-        if gathered is not None:
-            input_ids = torch.where(attention_mask, gathered.to(torch.int64), input_ids)
+        # Padding positions read any valid id (index 0), then take pad_id; a split with no tokens at all has none to read.
+        flat = self.ids if len(self.ids) else torch.full((1,), self.pad_id, dtype=self.ids.dtype)
+        gathered = flat[torch.where(attention_mask, starts[:, None] + positions, 0)].to(torch.int64)
+        input_ids = gathered.masked_fill(~attention_mask, self.pad_id)
         return {"input_ids": input_ids, "attention_mask": attention_mask.to(torch.int64), "labels": self.labels[index]}
 
     def lengths(self) -> torch.Tensor:

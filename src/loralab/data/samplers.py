@@ -24,9 +24,11 @@ class EpochShuffleSampler(Sampler[int]):
     def __len__(self) -> int:
         return self.num_examples
 
+    def _generator(self) -> torch.Generator:
+        return torch.Generator().manual_seed(self.seed + self.epoch)
+
     def __iter__(self) -> Iterator[int]:
-        generator = torch.Generator().manual_seed(self.seed + self.epoch)
-        return iter(torch.randperm(self.num_examples, generator=generator).tolist())
+        return iter(torch.randperm(self.num_examples, generator=self._generator()).tolist())
 
 
 class LengthGroupedSampler(EpochShuffleSampler):
@@ -50,7 +52,7 @@ class LengthGroupedSampler(EpochShuffleSampler):
     def __iter__(self) -> Iterator[int]:
         if not self.shuffle:
             return iter(torch.argsort(self.lengths, descending=True, stable=True).tolist())
-        generator = torch.Generator().manual_seed(self.seed + self.epoch)
+        generator = self._generator()
         order = torch.randperm(len(self.lengths), generator=generator)
         batches: list[torch.Tensor] = []
         for chunk in order.split(self.batch_size * self.mega_batch_factor):
