@@ -49,7 +49,8 @@ def basic_english(text: str) -> list[str]:
 def loralab_config(data_dir: str, output_dir: str, group_by_length: bool):
     overrides = [
         "data=imdb", "model=lora_textclassifier", "optim=adamw_warmup", f"paths.data_dir={data_dir}",
-        f"paths.output_dir={output_dir}", f"paths.cache_dir={output_dir}/cache",  # a cold cache: the first run tokenizes f"data.group_by_length={group_by_length}", "data.val_fraction=0",
+        f"paths.output_dir={output_dir}", f"paths.cache_dir={output_dir}/cache",  # a cold cache: the first run tokenizes
+        f"data.group_by_length={group_by_length}", "data.val_fraction=0",
         "trainer.max_epochs=1", "+trainer.limit_val_batches=0", "trainer.num_sanity_val_steps=0",
         "+trainer.enable_checkpointing=false", "trainer.enable_progress_bar=false", "trainer.enable_model_summary=false",
         "trainer.accelerator=cpu", "~logger", "~callbacks",

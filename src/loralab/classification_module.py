@@ -8,8 +8,9 @@ from collections.abc import Callable, Iterable
 import lightning as L
 import torch
 from torch import nn
-from torchmetrics import MaxMetric, MeanMetric
-from torchmetrics.classification import MulticlassAccuracy, MulticlassF1Score
+from torchmetrics import MaxMetric
+
+from loralab.epoch_metrics import ClassificationEpochMetrics
 
 OptimizerFactory = Callable[[Iterable[nn.Parameter]], torch.optim.Optimizer]
 SchedulerFactory = Callable[[torch.optim.Optimizer], torch.optim.lr_scheduler.LRScheduler]
@@ -19,8 +20,9 @@ class TextClassificationModule(L.LightningModule):
     """Cross-entropy training of any ``net(input_ids=..., attention_mask=...)`` that returns logits
     (or an output with ``.logits``, as Hugging Face models do).
 
-    Logs ``train/loss``, ``train/acc``, ``val/loss``, ``val/acc``, ``val/f1``, ``val/acc_best``,
-    ``test/loss``, ``test/acc``, ``test/f1``. The optimizer sees only trainable parameters, so a
+    Logs ``train/loss_step`` (every ``log_every_n_steps``), ``train/loss_epoch``, ``train/acc``,
+    ``train/f1``, ``val/loss``, ``val/acc``, ``val/f1``, ``val/acc_best``, ``test/loss``,
+    ``test/acc``, ``test/f1``. The optimizer sees only trainable parameters, so a
     LoRA run's optimizer state is as small as its adapter.
     """
 
@@ -38,18 +40,8 @@ class TextClassificationModule(L.LightningModule):
         self.scheduler_factory = scheduler
         self.scheduler_interval = scheduler_interval
         self.criterion = nn.CrossEntropyLoss()
-        self.metrics = nn.ModuleDict(
-            {
-                f"{stage}_{name}": metric
-                for stage in ("train", "val", "test")
-                for name, metric in (
-                    ("acc", MulticlassAccuracy(num_classes, average="micro")),
-                    ("f1", MulticlassF1Score(num_classes, average="macro")),
-                    ("loss", MeanMetric()),  # val and test (a mean over examples, not batches)
-                )
-                if (stage, name) != ("train", "loss")
-            }
-        )
+        # keys "train_epoch", ...: a ModuleDict key "train" would shadow nn.Module.train
+        self.metrics = nn.ModuleDict({f"{stage}_epoch": ClassificationEpochMetrics(num_classes) for stage in ("train", "val", "test")})
         self.val_acc_best = MaxMetric()
         self.val_acc_best.persistent(True)  # in checkpoints, so a resumed run keeps its best so far
 
@@ -60,18 +52,26 @@ class TextClassificationModule(L.LightningModule):
     def _step(self, batch: dict[str, torch.Tensor], stage: str) -> torch.Tensor:
         logits = self(batch["input_ids"], batch["attention_mask"])
         loss = self.criterion(logits, batch["labels"])
-        # update(), not a call: a call also computes the batch's own value, a host sync and a few
-        # milliseconds per step; logged Metric objects are computed by Lightning once per epoch.
-        self.metrics[f"{stage}_acc"].update(logits.detach(), batch["labels"])
-        self.metrics[f"{stage}_f1"].update(logits.detach(), batch["labels"])
-        if stage == "train":  # the step's loss as is (train/loss_step) and its epoch mean (train/loss_epoch)
-            self.log("train/loss", loss.detach(), on_step=True, on_epoch=True, prog_bar=True, batch_size=len(logits))
-        else:
-            self.metrics[f"{stage}_loss"].update(loss.detach(), weight=len(logits))
-            self.log(f"{stage}/loss", self.metrics[f"{stage}_loss"], on_step=False, on_epoch=True, prog_bar=True)
-        self.log(f"{stage}/acc", self.metrics[f"{stage}_acc"], on_step=False, on_epoch=True, prog_bar=stage != "train")
-        self.log(f"{stage}/f1", self.metrics[f"{stage}_f1"], on_step=False, on_epoch=True)
+        # Counts only, and no self.log of epoch values here: each self.log costs Lightning about a
+        # millisecond, a metric's own value a host sync; epoch values are logged once, at epoch end.
+        self.metrics[f"{stage}_epoch"].update(logits.detach(), batch["labels"], loss)
+        if stage == "train" and self._step_is_logged():
+            self.log("train/loss_step", loss.detach(), prog_bar=True)
         return loss
+
+    def _step_is_logged(self) -> bool:
+        """True on the steps the Trainer writes to its loggers (every ``log_every_n_steps``)."""
+        return (self.global_step + 1) % max(1, self.trainer.log_every_n_steps) == 0
+
+    def _log_epoch(self, stage: str) -> dict[str, torch.Tensor]:
+        """Log the epoch's loss, accuracy and F1 (already summed over every device) and start
+        counting afresh; returns them."""
+        values = self.metrics[f"{stage}_epoch"].compute()
+        self.metrics[f"{stage}_epoch"].reset()
+        self.log("train/loss_epoch" if stage == "train" else f"{stage}/loss", values["loss"], prog_bar=stage != "train", sync_dist=True)
+        self.log(f"{stage}/acc", values["acc"], prog_bar=stage != "train", sync_dist=True)
+        self.log(f"{stage}/f1", values["f1"], sync_dist=True)
+        return values
 
     def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
         return self._step(batch, "train")
@@ -79,14 +79,21 @@ class TextClassificationModule(L.LightningModule):
     def validation_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> None:
         self._step(batch, "val")
 
+    def on_train_epoch_end(self) -> None:
+        self._log_epoch("train")
+
     def on_validation_epoch_end(self) -> None:
+        values = self._log_epoch("val")
         if self.trainer.sanity_checking:  # a few batches before training: not an epoch's accuracy
             return
-        self.val_acc_best(self.metrics["val_acc"].compute())
+        self.val_acc_best(values["acc"])
         self.log("val/acc_best", self.val_acc_best.compute(), prog_bar=True)
 
     def test_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> None:
         self._step(batch, "test")
+
+    def on_test_epoch_end(self) -> None:
+        self._log_epoch("test")
 
     def _schedule_length(self) -> dict:
         """``num_training_steps`` for schedules that ask for it (warmup then decay)."""

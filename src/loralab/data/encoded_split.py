@@ -54,20 +54,25 @@ class EncodedSplit(Dataset):
         return self.ids[start:end], self.labels[index]
 
     def __getitems__(self, indices: list[int]) -> dict[str, torch.Tensor]:
-        """A whole padded batch in a few tensor operations (the DataLoader asks for batches this
-        way when a dataset offers it): no Python loop over examples, a third of a CPU epoch."""
-        index = torch.as_tensor(indices, dtype=torch.int64)
-        starts = self.offsets[index]
-        lengths = self.offsets[index + 1] - starts
+        """A whole padded batch in a few array operations (the DataLoader asks for batches this way
+        when a dataset offers it): no Python loop over examples. NumPy, not torch: for arrays this
+        small torch's per-operation overhead (and its thread pool, when the cores are busy)
+        dominates; NumPy fetches an IMDb epoch's batches several times faster."""
+        index = np.asarray(indices, dtype=np.int64)
+        offsets = self.offsets.numpy()
+        starts = offsets[index]
+        lengths = offsets[index + 1] - starts
         if self.max_length is not None:
-            lengths = lengths.clamp(max=self.max_length)
-        positions = torch.arange(max(int(lengths.max()) if len(index) else 0, 1))
+            lengths = np.minimum(lengths, self.max_length)
+        positions = np.arange(max(int(lengths.max()) if len(index) else 0, 1))
         attention_mask = positions < lengths[:, None]
-        # Padding positions read any valid id (index 0), then take pad_id; a split with no tokens at all has none to read.
-        flat = self.ids if len(self.ids) else torch.full((1,), self.pad_id, dtype=self.ids.dtype)
-        gathered = flat[torch.where(attention_mask, starts[:, None] + positions, 0)].to(torch.int64)
-        input_ids = gathered.masked_fill(~attention_mask, self.pad_id)
-        return {"input_ids": input_ids, "attention_mask": attention_mask.to(torch.int64), "labels": self.labels[index]}
+        input_ids = np.full(attention_mask.shape, self.pad_id, dtype=np.int64)
+        input_ids[attention_mask] = self.ids.numpy()[(starts[:, None] + positions)[attention_mask]]
+        return {
+            "input_ids": torch.from_numpy(input_ids),
+            "attention_mask": torch.from_numpy(attention_mask.astype(np.int64)),
+            "labels": self.labels[torch.from_numpy(index)],
+        }
 
     def lengths(self) -> torch.Tensor:
         lengths = self.offsets[1:] - self.offsets[:-1]
