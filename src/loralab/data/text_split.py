@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from dataclasses import dataclass
 
@@ -21,6 +22,10 @@ class TextSplit:
 
     def fingerprint(self) -> str:
         """sha256 of the content: the cache key of anything computed from this split."""
+        return self._content_sha256
+
+    @functools.cached_property
+    def _content_sha256(self) -> str:  # once per split object: a cached file read returns the same one
         digest = hashlib.sha256()
         for text, label in zip(self.texts, self.labels):
             digest.update(f"{label}\t{len(text)}\t".encode())
