@@ -100,6 +100,23 @@ def test_a_nan_loss_stops_the_run_and_keeps_the_last_good_checkpoint(tiny_data_d
     assert not (run_dir / "metrics.json").exists()
 
 
+def test_a_nan_loss_checked_every_few_steps_is_still_caught_before_the_next_checkpoint(tiny_data_dir, tmp_path, monkeypatch):
+    """The GPU mode (a device-side flag read every N steps): one bad step between two checks is
+    remembered, and the epoch-end check stops the run before its checkpoint is written."""
+    real_step = TextClassificationModule.training_step
+
+    def one_bad_step(self, batch, batch_idx):
+        loss = real_step(self, batch, batch_idx)
+        return loss * float("inf") if self.trainer.global_step == 14 else loss  # step 15 only; later losses are finite again
+
+    monkeypatch.setattr(TextClassificationModule, "training_step", one_bad_step)
+    run_dir = tmp_path / "run"
+    overrides = tiny_run_overrides(tiny_data_dir) + ["trainer.max_epochs=3", "callbacks.stop_on_non_finite_loss.check_every_n_steps=100"]
+    with pytest.raises(NonFiniteLossError, match=r"became NaN or infinite between step 13 and step 24 \(epoch 1\); the last good checkpoint"):
+        train(compose_train_config(run_dir, overrides))
+    assert torch.load(run_dir / "checkpoints" / "last.ckpt", weights_only=True)["epoch"] == 0
+
+
 def test_checkpoints_are_written_atomically(tiny_data_dir, tmp_path):
     from loralab.atomic_checkpoints import AtomicCheckpointIO
 
