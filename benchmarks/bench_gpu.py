@@ -22,7 +22,6 @@ settings and with the lab's settings through HF Trainer.
 from __future__ import annotations
 
 import argparse
-import gc
 import logging
 import sys
 import tempfile
@@ -33,10 +32,7 @@ from functools import cached_property, partial
 from pathlib import Path
 from typing import Any
 
-import lightning as L
 import numpy as np
-import pyarrow as pa
-import pyarrow.parquet as pq
 import torch
 from hydra import compose, initialize_config_dir
 from omegaconf import DictConfig
@@ -44,159 +40,35 @@ from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from report import machine, print_table, write_json
+from step_timing import (
+    CUDA,
+    PEAK_FLOPS,
+    EncoderShape,
+    LightningStepClock,
+    TimedSteps,
+    hf_step_clock,
+    with_peak_memory,
+)
+from synthetic_distilbert import (
+    LAB_MAX_LENGTH,
+    SPECIAL_TOKENS,
+    read_reviews,
+    save_random_distilbert,
+    train_wordpiece_tokenizer,
+    write_imdb_folder,
+)
 
 from loralab.build import build_datamodule, build_module, build_trainer, instantiate
 from loralab.data.text_split import TextSplit, train_val_split
 
 ROOT = Path(__file__).resolve().parents[1]
-PEAK_FLOPS = 989e12  # H100/H200 SXM, dense bf16
-CUDA = torch.cuda.is_available()
-SPECIAL_TOKENS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
 DISTILBERT_QKV = "[q_lin,k_lin,v_lin]"
-LAB_MAX_LENGTH = 512  # the lab padded every review to the model's limit
 TINY_REVIEWS = 400
 ACCURACY_TRAIN, ACCURACY_HELD_OUT = 4000, 1000
 MEMORY_BATCH, MEMORY_STEPS = 32, 3
 # model_type -> loralab's LoRA config for that family and its attention projections
 LORA_FAMILIES = {"distilbert": ("lora_distilbert", DISTILBERT_QKV), "bert": ("lora_bert", "[query,key,value]")}
 TABLE_COLUMNS = ["row", "precision", "batch", "samples/s", "tokens/s", "padded tokens/s", "padding %", "MFU %", "peak GiB"]
-
-
-@dataclass(frozen=True)
-class EncoderShape:
-    """What the FLOP count needs to know of the frozen base."""
-
-    non_embedding_params: int
-    layers: int
-    hidden_size: int
-
-    def lora_training_flops(self, batch_size: int, seq_len: int) -> float:
-        tokens = batch_size * seq_len
-        return tokens * (4 * self.non_embedding_params + 12 * self.layers * self.hidden_size * seq_len)
-
-
-def synchronize() -> None:
-    if CUDA:
-        torch.cuda.synchronize()
-
-
-class TimedSteps:
-    """Batches seen and seconds taken by the optimizer steps after warm-up.
-
-    A forward pre-hook on the model records each batch's shape and real-token count, so that HF
-    Trainer and Lightning are measured by the same code; each trainer's callback reports the end of
-    every optimizer step to ``step_ended``. Token counts stay on the device until the end: reading
-    them each step would add a host sync that neither trainer has.
-    """
-
-    def __init__(self, model: nn.Module, warmup_steps: int, timed_steps: int) -> None:
-        self.warmup_steps, self.timed_steps = warmup_steps, timed_steps
-        self.shapes: list[tuple[int, int]] = []
-        self.real_tokens: list[torch.Tensor] = []
-        self.start: tuple[float, int] | None = None  # (clock, batches seen) when the warm-up ended
-        self.stop: tuple[float, int] | None = None
-        model.register_forward_pre_hook(self._record_batch, with_kwargs=True)
-
-    def _record_batch(self, module: nn.Module, args: tuple, kwargs: dict) -> None:
-        mask = kwargs["attention_mask"]
-        self.shapes.append(tuple(mask.shape))
-        self.real_tokens.append(mask.sum())
-
-    def step_ended(self, step: int) -> None:
-        if step in (self.warmup_steps, self.warmup_steps + self.timed_steps):
-            synchronize()
-            mark = (time.perf_counter(), len(self.shapes))
-            if step == self.warmup_steps:
-                self.start = mark
-            else:
-                self.stop = mark
-
-    def figures(self, shape: EncoderShape) -> dict[str, float]:
-        if self.start is None or self.stop is None:
-            raise RuntimeError(f"training ended before step {self.warmup_steps + self.timed_steps}; the row timed nothing")
-        seconds = self.stop[0] - self.start[0]
-        timed = slice(self.start[1], self.stop[1])
-        shapes = self.shapes[timed]
-        real = int(torch.stack(self.real_tokens[timed]).sum())
-        padded = sum(batch * length for batch, length in shapes)
-        flops = sum(shape.lora_training_flops(batch, length) for batch, length in shapes)
-        return {
-            "timed steps": len(shapes), "seconds": seconds, "samples/s": sum(batch for batch, _ in shapes) / seconds,
-            "tokens/s": real / seconds, "padded tokens/s": padded / seconds, "padding %": 100 * (1 - real / padded),
-            "MFU %": 100 * flops / seconds / PEAK_FLOPS,
-        }
-
-
-class LightningStepClock(L.Callback):
-    def __init__(self, timer: TimedSteps) -> None:
-        self.timer = timer
-
-    def on_train_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule, outputs: Any, batch: Any, batch_idx: int) -> None:
-        self.timer.step_ended(trainer.global_step)
-
-
-def hf_step_clock(timer: TimedSteps):
-    """A ``TrainerCallback`` (transformers is imported only where it is used: it is slow to import)."""
-    from transformers import TrainerCallback
-
-    class HFStepClock(TrainerCallback):
-        def on_step_end(self, args, state, control, **kwargs) -> None:
-            timer.step_ended(state.global_step)
-
-    return HFStepClock()
-
-
-def read_reviews(data_dir: str, limit: int | None) -> tuple[list[str], list[int]]:
-    table = pq.read_table(Path(data_dir) / "imdb" / "train.parquet", columns=["text", "label"])
-    if limit:
-        table = table.slice(0, limit)
-    return table.column("text").to_pylist(), table.column("label").to_pylist()
-
-
-def write_imdb_folder(folder: Path, train: tuple[list[str], list[int]], test: tuple[list[str], list[int]]) -> Path:
-    """``<folder>/imdb/{train,test}.parquet``, the layout that ``data=imdb paths.data_dir=<folder>`` reads."""
-    (folder / "imdb").mkdir(parents=True, exist_ok=True)
-    for split, (texts, labels) in (("train", train), ("test", test)):
-        pq.write_table(pa.table({"text": texts, "label": labels}), folder / "imdb" / f"{split}.parquet")
-    return folder
-
-
-def train_wordpiece_tokenizer(texts: list[str], vocab_size: int):
-    """A BERT-style uncased WordPiece tokenizer learnt from ``texts``, as transformers loads one."""
-    from tokenizers import (
-        Tokenizer,
-        models,
-        normalizers,
-        pre_tokenizers,
-        processors,
-        trainers,
-    )
-    from transformers import PreTrainedTokenizerFast
-
-    backend = Tokenizer(models.WordPiece(unk_token="[UNK]"))
-    backend.normalizer = normalizers.BertNormalizer(lowercase=True)
-    backend.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
-    backend.train_from_iterator(texts, trainers.WordPieceTrainer(vocab_size=vocab_size, special_tokens=SPECIAL_TOKENS))
-    backend.post_processor = processors.TemplateProcessing(
-        single="[CLS] $A [SEP]", special_tokens=[(token, backend.token_to_id(token)) for token in ("[CLS]", "[SEP]")]
-    )
-    return PreTrainedTokenizerFast(
-        tokenizer_object=backend, unk_token="[UNK]", pad_token="[PAD]", cls_token="[CLS]", sep_token="[SEP]",
-        mask_token="[MASK]", model_max_length=LAB_MAX_LENGTH,
-    )
-
-
-def save_random_distilbert(folder: Path, vocab_size: int, pad_id: int, tiny: bool) -> EncoderShape:
-    from transformers import DistilBertConfig, DistilBertForSequenceClassification
-
-    size = {"dim": 64, "n_layers": 2, "n_heads": 2, "hidden_dim": 256} if tiny else {}  # else DistilBERT-base
-    config = DistilBertConfig(vocab_size=vocab_size, pad_token_id=pad_id, **size)
-    torch.manual_seed(0)
-    model = DistilBertForSequenceClassification(config)
-    model.save_pretrained(folder)
-    base = model.base_model
-    non_embedding = sum(p.numel() for p in base.parameters()) - sum(p.numel() for p in base.embeddings.parameters())
-    return EncoderShape(non_embedding, config.num_hidden_layers, config.hidden_size)
 
 
 def compose_config(overrides: list[str]) -> DictConfig:
@@ -340,18 +212,6 @@ def precision_label(bf16: bool) -> str:
     if not bf16:
         return "fp32"
     return "bf16" if CUDA else "fp32 (bf16 on GPU)"
-
-
-def with_peak_memory(run: Callable[[], dict]) -> dict:
-    """``run()``'s figures plus its peak GPU memory, from the same seed and an emptied GPU cache."""
-    gc.collect()
-    L.seed_everything(0, verbose=False)
-    if CUDA:
-        torch.cuda.empty_cache()
-        torch.cuda.reset_peak_memory_stats()
-    figures = run()
-    figures["peak GiB"] = torch.cuda.max_memory_allocated() / 2**30 if CUDA else None
-    return figures
 
 
 def fixed_length_batches(vocab_size: int, batches: int) -> list[dict]:
