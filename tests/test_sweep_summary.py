@@ -2,17 +2,15 @@
 rebuilt from the folder, and serves its runs, scalars and hparams through a real TensorBoard."""
 
 import csv
-import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 
 import pytest
 from conftest import PROJECT_ROOT, tiny_run_overrides, write_tiny_data
+
+from loralab.tensorboard_server import get_json, tensorboard_server
 
 
 def run_train(args, tmp_path, timeout=600):
@@ -62,44 +60,19 @@ def test_the_summary_rebuilds_from_a_sweep_with_a_killed_job(finished_sweep, tmp
     assert rows[1]["test/acc"] == ""
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def _get(url: str, body: dict | None = None):
-    data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(url, data=data, headers={"Content-Type": "application/json"} if data else {})
-    with urllib.request.urlopen(request, timeout=10) as response:
-        return json.loads(response.read())
-
-
 def test_tensorboard_serves_the_sweep_runs_scalars_and_hparams(finished_sweep):
-    port = _free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "tensorboard.main", "--logdir", str(finished_sweep), "--host", "127.0.0.1", "--port", str(port)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}/data"
-    try:
-        deadline = time.time() + 90
-        runs = []
-        while time.time() < deadline and len(runs) < 3:
-            try:
-                runs = _get(f"{base}/runs")
-            except OSError:
-                pass
-            time.sleep(0.5)
+    with tensorboard_server(finished_sweep, min_runs=3) as url:
+        base = f"{url}/data"
+        runs = get_json(f"{base}/runs")
         assert sorted(runs) == ["0/tensorboard", "1/tensorboard", "2/tensorboard"]  # the failed job logged nothing
-        tags = _get(f"{base}/plugin/scalars/tags")
+        tags = get_json(f"{base}/plugin/scalars/tags")
         assert {"val/acc_best", "test/acc", "train/loss_epoch"} <= set(tags["0/tensorboard"])
-        experiment = _get(f"{base}/plugin/hparams/experiment", {"experimentName": ""})
+        experiment = get_json(f"{base}/plugin/hparams/experiment", {"experimentName": ""})
         hparams = {h["name"] for h in experiment["hparamInfos"]}
         metrics = {m["name"]["tag"] for m in experiment["metricInfos"]}
         assert {"model.lora.rank", "model.lora.alpha", "optim.optimizer.lr"} <= hparams
         assert {"val/acc_best", "test/acc"} <= metrics and "hp_metric" not in metrics
-        groups = _get(f"{base}/plugin/hparams/session_groups", {
+        groups = get_json(f"{base}/plugin/hparams/session_groups", {
             "experimentName": "", "allowedStatuses": ["STATUS_UNKNOWN", "STATUS_SUCCESS", "STATUS_FAILURE", "STATUS_RUNNING"],
             "colParams": [], "startIndex": 0, "sliceSize": 100,
         })
@@ -107,6 +80,3 @@ def test_tensorboard_serves_the_sweep_runs_scalars_and_hparams(finished_sweep):
         assert ranks == [1, 2, 4]
         test_acc = [m["value"] for g in groups["sessionGroups"] for m in g["metricValues"] if m["name"]["tag"] == "test/acc"]
         assert len(test_acc) == 3 and all(0 < value <= 1 for value in test_acc)
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
