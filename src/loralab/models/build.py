@@ -24,16 +24,19 @@ def build_text_classifier(
     pretrained: str | Path | None = None,
     pad_token: str = "<pad>",
     word_dropout: float = 0.0,
+    count_each_word_once: bool = False,
 ) -> TextClassifier:
     """A TextClassifier sized for ``vocab`` (given by the data's tokenizer).
 
     ``pretrained`` (a run folder or checkpoint) loads trained weights, then gives the model a new
     ``fc2`` head when ``num_classes`` differs from the checkpoint's (AG News 4 -> IMDb 2).
     ``glove_path`` initialises the embedding from GloVe instead. ``word_dropout`` drops each
-    word from the mean with this probability while training.
+    word from the mean with this probability while training; ``count_each_word_once`` pools the
+    review's distinct words (a repeated word counts once).
     """
+    pooling = {"word_dropout": word_dropout, "count_each_word_once": count_each_word_once}
     if pretrained:
-        return _from_pretrained(pretrained, vocab, num_classes, embed_dim, hidden_dim, freeze_embeddings, vocab[pad_token], word_dropout)
+        return _from_pretrained(pretrained, vocab, num_classes, embed_dim, hidden_dim, freeze_embeddings, vocab[pad_token], pooling)
     model = TextClassifier(
         vocab_size=len(vocab),
         num_classes=num_classes,
@@ -41,7 +44,7 @@ def build_text_classifier(
         hidden_dim=hidden_dim,
         freeze_embeddings=freeze_embeddings,
         padding_idx=vocab[pad_token],
-        word_dropout=word_dropout,
+        **pooling,
     )
     if glove_path:
         load_glove(model.embedding.weight, vocab, glove_path)
@@ -56,7 +59,7 @@ def _from_pretrained(
     hidden_dim: int,
     freeze_embeddings: bool,
     padding_idx: int,
-    word_dropout: float,
+    pooling: dict,
 ) -> TextClassifier:
     path, state = read_text_classifier_weights(pretrained)
     rows, saved_embed_dim = state["embedding.weight"].shape
@@ -71,7 +74,7 @@ def _from_pretrained(
             f"{path} has embed_dim={saved_embed_dim}, hidden_dim={saved_hidden_dim} but the config asks for "
             f"{embed_dim}, {hidden_dim}; set model.net.embed_dim={saved_embed_dim} model.net.hidden_dim={saved_hidden_dim}"
         )
-    model = TextClassifier(len(vocab), saved_classes, embed_dim, hidden_dim, freeze_embeddings, padding_idx, word_dropout)
+    model = TextClassifier(len(vocab), saved_classes, embed_dim, hidden_dim, freeze_embeddings, padding_idx, **pooling)
     model.load_state_dict(state)
     if saved_classes != num_classes:
         model.fc2 = nn.Linear(hidden_dim, num_classes)

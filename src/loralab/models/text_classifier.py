@@ -24,11 +24,13 @@ class TextClassifier(nn.Module):
         freeze_embeddings: bool = False,
         padding_idx: int = 0,
         word_dropout: float = 0.0,
+        count_each_word_once: bool = False,
     ) -> None:
         super().__init__()
         if not 0.0 <= word_dropout < 1.0:
             raise ValueError(f"word_dropout must be in [0, 1), got {word_dropout}; set model.net.word_dropout")
         self.word_dropout = word_dropout
+        self.count_each_word_once = count_each_word_once
         self.embedding = nn.Embedding(vocab_size, embed_dim, padding_idx=padding_idx)
         self.embedding.weight.requires_grad = not freeze_embeddings
         self.fc1 = nn.Linear(embed_dim, hidden_dim)
@@ -43,6 +45,8 @@ class TextClassifier(nn.Module):
         if attention_mask is None:
             attention_mask = torch.ones_like(input_ids)
         mask = attention_mask.to(next(self.parameters()).dtype)
+        if self.count_each_word_once:  # a set of words, not a bag: "bad bad bad" weighs as "bad"
+            mask = mask * first_occurrences(input_ids).to(mask.dtype)
         if self.training and self.word_dropout > 0:  # drop whole words: the mean must not lean on a few
             mask = mask * (torch.rand(mask.shape, device=mask.device) >= self.word_dropout)
         token_weights = mask / mask.sum(dim=1, keepdim=True).clamp(min=1.0)
@@ -50,3 +54,11 @@ class TextClassifier(nn.Module):
         if weighted_bag is not None:
             return weighted_bag(input_ids, token_weights)
         return F.embedding_bag(input_ids, self.embedding.weight, mode="sum", per_sample_weights=token_weights)
+
+
+def first_occurrences(input_ids: torch.Tensor) -> torch.Tensor:
+    """True where a row's token id has not occurred earlier in that row."""
+    sorted_ids, order = input_ids.sort(dim=1, stable=True)
+    repeated = torch.zeros_like(input_ids, dtype=torch.bool)
+    repeated[:, 1:] = sorted_ids[:, 1:] == sorted_ids[:, :-1]
+    return torch.empty_like(repeated).scatter_(1, order, ~repeated)
