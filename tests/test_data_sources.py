@@ -85,3 +85,14 @@ def test_missing_column_names_the_key_to_set(tmp_path):
     pq.write_table(pa.table({"review": ["b"], "label": [1]}), tmp_path / "test.parquet")
     with pytest.raises(DataFileError, match=r"no column 'text' \(it has review, label\); set data.text_column"):
         load_raw_data("imdb", path=tmp_path)
+
+
+def test_a_file_read_again_in_the_same_process_is_shared_until_it_changes(tmp_path):
+    from loralab.data.readers import read_table_split
+
+    path = tmp_path / "train.parquet"
+    pq.write_table(pa.table({"text": ["good film", "bad film"], "label": [1, 0]}), path)
+    first = read_table_split(path)
+    assert read_table_split(path) is first  # a multirun's next job: no second parse
+    pq.write_table(pa.table({"text": ["good film", "bad film", "fine film"], "label": [1, 0, 1]}), path)
+    assert read_table_split(path).texts == ["good film", "bad film", "fine film"]
