@@ -20,18 +20,17 @@ from pathlib import Path
 
 import lightning as L
 import torch
-from hydra import compose, initialize_config_dir
 from torch import nn
 from torch.nn.utils.rnn import pad_sequence
 from torch.utils.data import DataLoader
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from fit_only import compose_config, fit_only_overrides
 from report import machine, print_table, write_json
 
 from loralab.build import build_datamodule, build_module, build_trainer
 from loralab.lora import apply_lora
 
-ROOT = Path(__file__).resolve().parents[1]
 # torchtext's basic_english, which the lab used: regex passes in Python for every review, every epoch.
 BASIC_ENGLISH = [(re.compile(p), r) for p, r in [
     (r"\'", " '  "), (r"\"", ""), (r"\.", " . "), (r"<br \/>", " "), (r",", " , "), (r"\(", " ( "),
@@ -47,16 +46,13 @@ def basic_english(text: str) -> list[str]:
 
 
 def loralab_config(data_dir: str, output_dir: str, extra_overrides: list[str]):
+    """The transfer recipe's step 2 on random weights (speed does not depend on them); the cache
+    starts cold, so the first run tokenizes."""
     overrides = [
-        "data=imdb", "model=lora_textclassifier", "optim=adamw_warmup", f"paths.data_dir={data_dir}",
-        f"paths.output_dir={output_dir}", f"paths.cache_dir={output_dir}/cache",  # a cold cache: the first run tokenizes
-        "data.group_by_length=true", "data.val_fraction=0",
-        "trainer.max_epochs=1", "+trainer.limit_val_batches=0", "trainer.num_sanity_val_steps=0",
-        "+trainer.enable_checkpointing=false", "trainer.enable_progress_bar=false", "trainer.enable_model_summary=false",
-        "trainer.accelerator=cpu", "~logger", "~callbacks", *extra_overrides,
+        "data=imdb", "model=lora_textclassifier", "optim=adamw_warmup", f"paths.data_dir={data_dir}", "data.group_by_length=true",
+        "trainer.max_epochs=1", *fit_only_overrides(output_dir, f"{output_dir}/cache", "cpu"), *extra_overrides,
     ]
-    with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
-        return compose(config_name="train", overrides=overrides)
+    return compose_config(overrides)
 
 
 def loralab_epoch(cfg) -> tuple[float, float]:

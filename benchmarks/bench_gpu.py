@@ -34,11 +34,11 @@ from typing import Any
 
 import numpy as np
 import torch
-from hydra import compose, initialize_config_dir
 from omegaconf import DictConfig
 from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from fit_only import compose_config, fit_only_overrides
 from report import machine, print_table, write_json
 from step_timing import (
     CUDA,
@@ -61,29 +61,14 @@ from synthetic_distilbert import (
 from loralab.build import build_datamodule, build_module, build_trainer, instantiate
 from loralab.data.text_split import TextSplit, train_val_split
 
-ROOT = Path(__file__).resolve().parents[1]
 DISTILBERT_QKV = "[q_lin,k_lin,v_lin]"
 TINY_REVIEWS = 400
 ACCURACY_TRAIN, ACCURACY_HELD_OUT = 4000, 1000
 MEMORY_BATCH, MEMORY_STEPS = 32, 3
 # model_type -> loralab's LoRA config for that family and its attention projections
 LORA_FAMILIES = {"distilbert": ("lora_distilbert", DISTILBERT_QKV), "bert": ("lora_bert", "[query,key,value]")}
+TRAINER = "gpu" if CUDA else "cpu"  # conf/trainer/gpu.yaml: bf16-mixed on one GPU
 TABLE_COLUMNS = ["row", "precision", "batch", "samples/s", "tokens/s", "padded tokens/s", "padding %", "MFU %", "peak GiB"]
-
-
-def compose_config(overrides: list[str]) -> DictConfig:
-    with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
-        return compose(config_name="train", overrides=overrides)
-
-
-def fit_only_overrides(output_dir: Path, cache_dir: Path) -> list[str]:
-    """Training and nothing else: no validation, checkpoints, logger, callbacks or progress output."""
-    return [
-        f"paths.output_dir={output_dir}", f"paths.cache_dir={cache_dir}", "trainer=gpu" if CUDA else "trainer=cpu",
-        "data.val_fraction=0", "++trainer.limit_val_batches=0", "trainer.num_sanity_val_steps=0",
-        "++trainer.enable_checkpointing=false", "trainer.enable_progress_bar=false", "trainer.enable_model_summary=false",
-        "~logger", "~callbacks",
-    ]
 
 
 def peft_lora_model(backbone: str | Path, lora: DictConfig) -> nn.Module:
@@ -153,7 +138,7 @@ class Bench:
         return [
             "data=imdb", f"paths.data_dir={self.data_dir}", "data.group_by_length=true", "trainer.max_epochs=-1",
             f"++trainer.max_steps={max_steps}",
-        ] + fit_only_overrides(self.work_dir / "loralab", self.work_dir / "cache")
+        ] + fit_only_overrides(self.work_dir / "loralab", self.work_dir / "cache", TRAINER)
 
     def loralab_config(self, model_overrides: list[str], *overrides: str, max_steps: int | None = None) -> DictConfig:
         return compose_config(model_overrides + self.run_overrides(max_steps or self.warmup_steps + self.timed_steps) + list(overrides))
@@ -295,7 +280,7 @@ def accuracy_section(bench: Bench, model_dir: str, epochs: int) -> list[dict]:
     cfg = compose_config([
         f"model={model_config}", f"model.backbone={model_dir}", f"model.lora.target_modules={targets}", "data=imdb",
         f"paths.data_dir={data_dir}", "data.group_by_length=true", "data.batch_size=64", f"trainer.max_epochs={epochs}",
-    ] + fit_only_overrides(bench.work_dir / "loralab_accuracy", bench.work_dir / "cache"))
+    ] + fit_only_overrides(bench.work_dir / "loralab_accuracy", bench.work_dir / "cache", TRAINER))
     tokenizer = AutoTokenizer.from_pretrained(model_dir)
     rows = [
         {"run": "loralab (grouping, batch 64)", "precision": precision_label(True), **with_peak_memory(partial(loralab_accuracy, cfg))},

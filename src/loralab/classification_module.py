@@ -68,6 +68,8 @@ class TextClassificationModule(L.LightningModule):
         counting afresh; returns them."""
         values = self.metrics[f"{stage}_epoch"].compute()
         self.metrics[f"{stage}_epoch"].reset()
+        # Already global on every rank; sync_dist averages equal values (one all-reduce per figure
+        # per epoch) so that Lightning does not warn about unsynced epoch logs under DDP.
         self.log("train/loss_epoch" if stage == "train" else f"{stage}/loss", values["loss"], prog_bar=stage != "train", sync_dist=True)
         self.log(f"{stage}/acc", values["acc"], prog_bar=stage != "train", sync_dist=True)
         self.log(f"{stage}/f1", values["f1"], sync_dist=True)

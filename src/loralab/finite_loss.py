@@ -26,15 +26,12 @@ class StopOnNonFiniteLoss(L.Callback):
         if check_every_n_steps is not None and check_every_n_steps < 1:
             raise ValueError(f"check_every_n_steps must be >= 1 or null, got {check_every_n_steps}")
         self.check_every_n_steps = check_every_n_steps
+        self._every = check_every_n_steps or 1  # set for the device when training starts
         self._all_finite: torch.Tensor | None = None  # since the last check
         self._last_good_step = 0
 
-    def _interval(self, pl_module: L.LightningModule) -> int:
-        if self.check_every_n_steps is not None:
-            return self.check_every_n_steps
-        return 1 if pl_module.device.type == "cpu" else 50
-
     def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self._every = self.check_every_n_steps or (1 if pl_module.device.type == "cpu" else 50)
         self._all_finite, self._last_good_step = None, trainer.global_step  # a resumed run starts later
 
     def on_train_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule, outputs, batch, batch_idx: int) -> None:
@@ -43,7 +40,7 @@ class StopOnNonFiniteLoss(L.Callback):
             return
         finite = torch.isfinite(loss.detach()).all()
         self._all_finite = finite if self._all_finite is None else self._all_finite & finite
-        if trainer.global_step % self._interval(pl_module) == 0:
+        if trainer.global_step % self._every == 0:
             self._check(trainer, batch_idx, loss)
 
     def on_validation_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
