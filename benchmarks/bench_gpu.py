@@ -26,6 +26,7 @@ import logging
 import sys
 import tempfile
 import time
+import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property, partial
@@ -39,6 +40,7 @@ from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from fit_only import compose_config, fit_only_overrides
+from kernel_profile import profiled_training
 from report import machine, print_table, write_json
 from step_timing import (
     CUDA,
@@ -62,6 +64,7 @@ from loralab.build import build_datamodule, build_module, build_trainer, instant
 from loralab.data.text_split import TextSplit, train_val_split
 
 DISTILBERT_QKV = "[q_lin,k_lin,v_lin]"
+FUSED_ADAMW = "optim.optimizer.fused=true"
 TINY_REVIEWS = 400
 ACCURACY_TRAIN, ACCURACY_HELD_OUT = 4000, 1000
 MEMORY_BATCH, MEMORY_STEPS = 32, 3
@@ -171,15 +174,16 @@ def hf_trainer_row(bench: Bench, batch_size: int, bf16: bool, pad_to_max_length:
     return {"precision": precision_label(bf16), "batch": batch_size, **timer.figures(bench.shape)}
 
 
-def loralab_row(bench: Bench, batch_size: int, lr_scale: float) -> dict:
-    """loralab's own path, as ``train.py`` builds it, with the learning rate scaled with the batch."""
+def loralab_row(bench: Bench, batch_size: int, lr_scale: float, levers: tuple[str, ...] = (), callbacks: list = ()) -> dict:
+    """loralab's own path, as ``train.py`` builds it, with the learning rate scaled with the batch
+    and ``levers``: config overrides that only change speed; ``callbacks`` join the Trainer's."""
     lr = bench.config.optim.optimizer.lr * lr_scale
-    cfg = bench.loralab_config(bench.lora_model_overrides(), f"data.batch_size={batch_size}", f"optim.optimizer.lr={lr}")
+    cfg = bench.loralab_config(bench.lora_model_overrides(), f"data.batch_size={batch_size}", f"optim.optimizer.lr={lr}", *levers)
     datamodule = build_datamodule(cfg)
     module = build_module(cfg, datamodule)
     timer = TimedSteps(module.net, bench.warmup_steps, bench.timed_steps)
     trainer = build_trainer(cfg)
-    trainer.callbacks.append(LightningStepClock(timer))
+    trainer.callbacks.extend([LightningStepClock(timer), *callbacks])
     trainer.fit(module, datamodule=datamodule)
     return {"precision": precision_label(True), "batch": batch_size, **timer.figures(bench.shape)}  # trainer=gpu: bf16-mixed
 
@@ -190,6 +194,11 @@ ROWS: dict[str, tuple[str, Callable[[Bench], dict]]] = {
     "hf-tuned": ("HF Trainer, tuned", partial(hf_trainer_row, batch_size=64, bf16=True, pad_to_max_length=False, group_by_length=True)),
     "loralab-64": ("loralab, batch 64", partial(loralab_row, batch_size=64, lr_scale=1.0)),
     "loralab-256": ("loralab, batch 256", partial(loralab_row, batch_size=256, lr_scale=4.0)),
+    "loralab-256-fused": ("loralab, batch 256, fused AdamW", partial(loralab_row, batch_size=256, lr_scale=4.0, levers=(FUSED_ADAMW,))),
+    "loralab-256-compiled": (
+        "loralab, batch 256, fused AdamW, compiled",
+        partial(loralab_row, batch_size=256, lr_scale=4.0, levers=(FUSED_ADAMW, "model.compile=true")),
+    ),
 }
 
 
@@ -303,6 +312,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--memory", action=argparse.BooleanOptionalAction, default=None, help="LoRA against full fine-tuning memory (default: on with a GPU)")
     parser.add_argument("--model-dir", help="a local pretrained model folder (e.g. all-MiniLM-L6-v2) for the accuracy check")
     parser.add_argument("--accuracy-epochs", type=int, default=2, help="epochs of each accuracy run")
+    parser.add_argument("--profile", metavar="DIR", help="also write a torch.profiler table of --profile-row's steps to DIR")
+    parser.add_argument("--profile-row", default="loralab-256-fused", choices=[key for key in ROWS if key.startswith("loralab")])
     args = parser.parse_args()
     unknown = sorted(set(args.rows.split(",")) - set(ROWS))
     if unknown:
@@ -325,9 +336,21 @@ def run_benchmark(args: argparse.Namespace, work_dir: Path) -> None:
     for key in args.rows.split(","):
         name, run = ROWS[key]
         print(f"running {name} ...", flush=True)
-        rows.append({"row": name, "key": key, **with_peak_memory(partial(run, bench))})
+        try:
+            figures = with_peak_memory(partial(run, bench))
+        except Exception as error:  # noqa: BLE001 - one failing lever must not cost the other rows of a rented GPU's run
+            traceback.print_exc()
+            figures = {"error": f"{type(error).__name__}: {error}"}
+        rows.append({"row": name, "key": key, **figures})
+    if args.profile:
+        name, run = ROWS[args.profile_row]
+        print(f"profiling {name} ...", flush=True)
+        profiled_training(lambda callbacks: run(bench, callbacks=callbacks), args.warmup_steps, Path(args.profile) / f"profile_{args.profile_row}.txt")
     print(f"\n{'tiny ' if args.tiny else ''}DistilBERT + LoRA, {len(texts)} IMDb reviews, {args.steps} timed steps per row after {args.warmup_steps} warm-up:")
     print_table(rows, TABLE_COLUMNS)
+    for row in rows:
+        if "error" in row:
+            print(f"{row['row']} failed: {row['error'][:500]}")
 
     memory = accuracy = None
     measure_memory = CUDA if args.memory is None else args.memory

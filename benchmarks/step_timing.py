@@ -50,7 +50,8 @@ class TimedSteps:
         self.real_tokens: list[torch.Tensor] = []
         self.start: tuple[float, int] | None = None  # (clock, batches seen) when the warm-up ended
         self.stop: tuple[float, int] | None = None
-        model.register_forward_pre_hook(self._record_batch, with_kwargs=True)
+        # Kept out of torch.compile's graph (model.compile=true): a Python side effect, not model code.
+        model.register_forward_pre_hook(torch.compiler.disable(self._record_batch), with_kwargs=True)
 
     def _record_batch(self, module: nn.Module, args: tuple, kwargs: dict) -> None:
         mask = kwargs["attention_mask"]

@@ -12,9 +12,10 @@ from conftest import (
     save_tiny_distilbert,
     write_tiny_data,
 )
+from omegaconf import OmegaConf
 from safetensors.torch import load_file
 
-from loralab.build import instantiate
+from loralab.build import compiled, instantiate
 from loralab.data import PadCollator, PretrainedTokenizer
 from loralab.models import apply_peft_lora, build_hf_classifier
 from loralab.run_model import compose_run_config, load_run_net
@@ -170,3 +171,12 @@ def test_float16_checkpoints_load_as_float32(tmp_path):
     folder = save_tiny_distilbert(tmp_path / "fp32")
     AutoModelForSequenceClassification.from_pretrained(folder).half().save_pretrained(tmp_path / "fp16")
     assert {p.dtype for p in build_hf_classifier(str(tmp_path / "fp16"), 2).parameters()} == {torch.float32}
+
+
+def test_compile_option_keeps_state_dict_keys(backbone):
+    """model.compile compiles in place: checkpoints and adapters keep their keys (no ``_orig_mod.``)."""
+    model = apply_peft_lora(build_hf_classifier(str(backbone), 2), ["q_lin"], rank=2, alpha=4)
+    keys = list(model.state_dict())
+    assert compiled(model, False)._compiled_call_impl is None
+    assert compiled(model, OmegaConf.create({"dynamic": True}))._compiled_call_impl is not None
+    assert list(model.state_dict()) == keys

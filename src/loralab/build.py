@@ -48,10 +48,20 @@ def add_adapters(cfg: DictConfig, net: nn.Module) -> nn.Module:
     return instantiate(cfg.model.lora, model=net) if cfg.model.get("lora") else net
 
 
+def compiled(net: nn.Module, options: Any) -> nn.Module:
+    """``net`` compiled in place when ``model.compile`` asks for it (true, or a dict of
+    ``torch.compile`` options). In place, not ``torch.compile(net)``: the wrapper that returns
+    would prefix every state_dict key with ``_orig_mod.``, so checkpoints and adapters would no
+    longer load into an uncompiled model."""
+    if options:
+        net.compile(**(dict(options) if isinstance(options, DictConfig | dict) else {}))
+    return net
+
+
 def build_module(cfg: DictConfig, datamodule: TextClassificationDataModule) -> TextClassificationModule:
     """The LightningModule: network, adapters, optimizer and schedule."""
     return TextClassificationModule(
-        net=add_adapters(cfg, build_net(cfg, datamodule.tokenizer)),
+        net=compiled(add_adapters(cfg, build_net(cfg, datamodule.tokenizer)), cfg.model.get("compile")),
         num_classes=datamodule.num_classes,
         optimizer=instantiate(cfg.optim.optimizer),
         scheduler=instantiate(cfg.optim.scheduler) if cfg.optim.get("scheduler") else None,
