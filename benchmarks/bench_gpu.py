@@ -65,6 +65,7 @@ from loralab.data.text_split import TextSplit, train_val_split
 
 DISTILBERT_QKV = "[q_lin,k_lin,v_lin]"
 FUSED_ADAMW = "optim.optimizer.fused=true"
+BUCKETS = "data.pad_to_multiple_of=64"
 TINY_REVIEWS = 400
 ACCURACY_TRAIN, ACCURACY_HELD_OUT = 4000, 1000
 MEMORY_BATCH, MEMORY_STEPS = 32, 3
@@ -193,8 +194,17 @@ ROWS: dict[str, tuple[str, Callable[[Bench], dict]]] = {
     "hf-lab": ("HF Trainer, lab settings", partial(hf_trainer_row, batch_size=16, bf16=False, pad_to_max_length=True, group_by_length=False)),
     "hf-tuned": ("HF Trainer, tuned", partial(hf_trainer_row, batch_size=64, bf16=True, pad_to_max_length=False, group_by_length=True)),
     "loralab-64": ("loralab, batch 64", partial(loralab_row, batch_size=64, lr_scale=1.0)),
+    "loralab-64-fast": (
+        "loralab, batch 64, fused AdamW, lengths to x64",
+        partial(loralab_row, batch_size=64, lr_scale=1.0, levers=(FUSED_ADAMW, BUCKETS)),
+    ),
     "loralab-256": ("loralab, batch 256", partial(loralab_row, batch_size=256, lr_scale=4.0)),
     "loralab-256-fused": ("loralab, batch 256, fused AdamW", partial(loralab_row, batch_size=256, lr_scale=4.0, levers=(FUSED_ADAMW,))),
+    "loralab-256-buckets": ("loralab, batch 256, lengths to x64", partial(loralab_row, batch_size=256, lr_scale=4.0, levers=(BUCKETS,))),
+    "loralab-256-fused-buckets": (
+        "loralab, batch 256, fused AdamW, lengths to x64",
+        partial(loralab_row, batch_size=256, lr_scale=4.0, levers=(FUSED_ADAMW, BUCKETS)),
+    ),
     "loralab-256-compiled": (
         "loralab, batch 256, fused AdamW, compiled",
         partial(loralab_row, batch_size=256, lr_scale=4.0, levers=(FUSED_ADAMW, "model.compile=true")),

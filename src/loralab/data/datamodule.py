@@ -58,6 +58,7 @@ class TextClassificationDataModule(L.LightningDataModule):
         batch_size: int = 64,
         eval_batch_size: int | None = None,
         group_by_length: bool = False,
+        pad_to_multiple_of: int | None = None,
         num_workers: int = 0,
         pin_memory: bool = False,
         seed: int = 0,
@@ -76,6 +77,9 @@ class TextClassificationDataModule(L.LightningDataModule):
         self.batch_size = batch_size
         self.eval_batch_size = eval_batch_size or batch_size
         self.group_by_length = group_by_length
+        if pad_to_multiple_of is not None and pad_to_multiple_of < 1:
+            raise ValueError(f"data.pad_to_multiple_of must be a positive number of tokens or null, not {pad_to_multiple_of}")
+        self.pad_to_multiple_of = pad_to_multiple_of
         self.num_workers, self.pin_memory = num_workers, pin_memory
         self.seed = seed
         self.cache_dir = Path(cache_dir)
@@ -107,6 +111,7 @@ class TextClassificationDataModule(L.LightningDataModule):
             encoded = encode_cached(split, self.tokenizer, self.cache_dir, self.data_fingerprints[split_name]["sha256"])
             encoded.max_length = self.max_length
             encoded.pad_id = self.tokenizer.pad_id
+            encoded.pad_to_multiple_of = self.pad_to_multiple_of
             self.splits[split_name] = encoded
         self.data_source = raw.source
         log.info("%s from %s: %s", self.name, raw.source, ", ".join(f"{k} {len(v)}" for k, v in self.splits.items()))

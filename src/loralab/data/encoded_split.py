@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from functools import cached_property
 from pathlib import Path
 from typing import Protocol
 
@@ -28,13 +29,15 @@ class EncodedSplit(Dataset):
     """
 
     def __init__(
-        self, ids: torch.Tensor, offsets: torch.Tensor, labels: torch.Tensor, max_length: int | None = None, pad_id: int = 0
+        self, ids: torch.Tensor, offsets: torch.Tensor, labels: torch.Tensor, max_length: int | None = None, pad_id: int = 0,
+        pad_to_multiple_of: int | None = None,
     ) -> None:
         self.ids = ids
         self.offsets = offsets
         self.labels = labels
         self.max_length = max_length
         self.pad_id = pad_id
+        self.pad_to_multiple_of = pad_to_multiple_of
 
     @classmethod
     def from_lists(cls, token_ids: list[list[int]], labels: list[int]) -> EncodedSplit:
@@ -64,7 +67,7 @@ class EncodedSplit(Dataset):
         lengths = offsets[index + 1] - starts
         if self.max_length is not None:
             lengths = np.minimum(lengths, self.max_length)
-        positions = np.arange(max(int(lengths.max()) if len(index) else 0, 1))
+        positions = np.arange(self._batch_width(int(lengths.max()) if len(index) else 0))
         attention_mask = positions < lengths[:, None]
         input_ids = np.full(attention_mask.shape, self.pad_id, dtype=np.int64)
         input_ids[attention_mask] = self.ids.numpy()[(starts[:, None] + positions)[attention_mask]]
@@ -73,6 +76,17 @@ class EncodedSplit(Dataset):
             "attention_mask": torch.from_numpy(attention_mask.astype(np.int64)),
             "labels": self.labels[torch.from_numpy(index)],
         }
+
+    def _batch_width(self, longest: int) -> int:
+        """The batch's longest example, rounded up to ``pad_to_multiple_of`` but never past the
+        split's longest example (a model's position limit); at least 1."""
+        if self.pad_to_multiple_of:
+            longest = min(-(-longest // self.pad_to_multiple_of) * self.pad_to_multiple_of, self._split_longest)
+        return max(longest, 1)
+
+    @cached_property
+    def _split_longest(self) -> int:
+        return int(self.lengths().max()) if len(self) else 0
 
     def lengths(self) -> torch.Tensor:
         lengths = self.offsets[1:] - self.offsets[:-1]
