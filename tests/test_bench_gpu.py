@@ -10,7 +10,10 @@ from conftest import PROJECT_ROOT, sentiment_rows, write_parquet
 
 # The compiled row runs the same code with model.compile=true (tested in test_peft_models.py); on
 # two CPU cores its compilation alone would take minutes.
-ROWS_BUT_COMPILED = ["hf-lab", "hf-tuned", "loralab-64", "loralab-256", "loralab-256-fused"]
+ROWS_BUT_COMPILED = [
+    "hf-lab", "hf-tuned", "loralab-64", "loralab-64-fast", "loralab-256", "loralab-256-fused", "loralab-256-buckets",
+    "loralab-256-fused-buckets",
+]
 
 
 def test_tiny_gpu_benchmark_runs_every_row_on_cpu(tmp_path):
@@ -25,4 +28,7 @@ def test_tiny_gpu_benchmark_runs_every_row_on_cpu(tmp_path):
     assert result.returncode == 0, result.stderr[-3000:]
     rows = json.loads((tmp_path / "out.json").read_text())["rows"]
     assert [row["key"] for row in rows] == ROWS_BUT_COMPILED
+    assert [row["error"] for row in rows if "error" in row] == []
     assert all(row["samples/s"] > 0 and row["timed steps"] == 3 for row in rows)
+    padding = {row["key"]: row["padding %"] for row in rows}
+    assert padding["loralab-256-buckets"] > padding["loralab-256"]  # the lengths-to-x64 lever reached the batches

@@ -68,6 +68,25 @@ def test_batched_fetch_equals_the_collator_over_single_examples(max_length):
         assert torch.equal(batch[key], expected[key]), key
 
 
+def test_batch_lengths_round_up_to_the_multiple_but_not_past_the_longest_example():
+    """Few distinct batch shapes on a GPU (its kernels are set up once per shape), and never a
+    length the model has no position for."""
+    from loralab.data import EncodedSplit
+
+    split = EncodedSplit.from_lists([[5] * 3, [6] * 9, [7] * 10, [8]], [1, 0, 1, 0])
+    split.pad_to_multiple_of = 4
+    assert split.__getitems__([0, 3])["input_ids"].shape[1] == 4
+    batch = split.__getitems__([1, 0])
+    assert batch["input_ids"].shape[1] == 10  # 12 would pass the longest example
+    assert batch["attention_mask"].sum(1).tolist() == [9, 3]
+    assert batch["input_ids"][1, 3:].eq(split.pad_id).all()
+
+
+def test_pad_to_multiple_of_must_be_positive(tiny_data_dir, tmp_path):
+    with pytest.raises(ValueError, match="data.pad_to_multiple_of must be a positive number of tokens or null, not 0"):
+        _datamodule(tiny_data_dir, tmp_path, pad_to_multiple_of=0)
+
+
 def test_max_length_cuts_texts(tiny_data_dir, tmp_path):
     dm = _datamodule(tiny_data_dir, tmp_path, max_length=4)
     assert dm.splits["train"].lengths().max().item() == 4
