@@ -7,7 +7,7 @@ from typing import Any
 import lightning as L
 from hydra.errors import InstantiationException
 from hydra.utils import instantiate as hydra_instantiate
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 from torch import nn
 
 from loralab.classification_module import TextClassificationModule
@@ -53,8 +53,10 @@ def compiled(net: nn.Module, options: Any) -> nn.Module:
     ``torch.compile`` options). In place, not ``torch.compile(net)``: the wrapper that returns
     would prefix every state_dict key with ``_orig_mod.``, so checkpoints and adapters would no
     longer load into an uncompiled model."""
+    if isinstance(options, DictConfig):
+        options = OmegaConf.to_container(options)
     if options:
-        net.compile(**(dict(options) if isinstance(options, DictConfig | dict) else {}))
+        net.compile(**(options if isinstance(options, dict) else {}))
     return net
 
 
