@@ -214,6 +214,10 @@ ROWS: dict[str, tuple[str, Callable[[Bench], dict]]] = {
         "loralab, batch 256, fused AdamW, compiled, exact lengths",
         partial(loralab_row, batch_size=256, lr_scale=4.0, levers=(FUSED_ADAMW, "model.compile=true", EXACT_LENGTHS)),
     ),
+    "loralab-256-compiled-buckets": (  # not measured yet: does compiling pay once only 8 lengths occur?
+        "loralab, batch 256, compiled, lengths to x64",
+        partial(loralab_row, batch_size=256, lr_scale=4.0, levers=("model.compile=true", BUCKETS)),
+    ),
 }
 
 

@@ -8,8 +8,8 @@ import sys
 
 from conftest import PROJECT_ROOT, sentiment_rows, write_parquet
 
-# The compiled row runs the same code with model.compile=true (tested in test_peft_models.py); on
-# two CPU cores its compilation alone would take minutes.
+# The compiled rows run the same code with model.compile=true (tested in test_peft_models.py); on
+# two CPU cores their compilation alone would take minutes.
 ROWS_BUT_COMPILED = [
     "hf-lab", "hf-tuned", "loralab-64", "loralab-64-fast", "loralab-256", "loralab-256-fused", "loralab-256-buckets",
     "loralab-256-fused-buckets",
