@@ -22,11 +22,17 @@ def test_tiny_gpu_benchmark_runs_every_row_on_cpu(tmp_path):
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1"}
     command = [
         sys.executable, "benchmarks/bench_gpu.py", "--tiny", "--data-dir", str(tmp_path), "--json", str(tmp_path / "out.json"),
-        "--steps", "3", "--warmup-steps", "1", "--rows", ",".join(ROWS_BUT_COMPILED),
+        "--steps", "3", "--warmup-steps", "1", "--rows", ",".join(ROWS_BUT_COMPILED), "--memory",
     ]
     result = subprocess.run(command, cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=300, env=env, check=False)
     assert result.returncode == 0, result.stderr[-3000:]
-    rows = json.loads((tmp_path / "out.json").read_text())["rows"]
+    result = json.loads((tmp_path / "out.json").read_text())
+    assert [row["run"] for row in result["memory"]["rows"]] == [
+        "full fine-tuning", "LoRA q,k,v + head", "LoRA q,k,v + head, gradient checkpointing", "full fine-tuning, gradient checkpointing",
+    ]
+    trainable = [row["trainable params"] for row in result["memory"]["rows"]]
+    assert trainable[1] == trainable[2] < trainable[0] == trainable[3]  # checkpointing trains the same weights
+    rows = result["rows"]
     assert [row["key"] for row in rows] == ROWS_BUT_COMPILED
     assert [row["error"] for row in rows if "error" in row] == []
     assert all(row["samples/s"] > 0 and row["timed steps"] == 3 for row in rows)

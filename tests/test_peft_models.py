@@ -180,3 +180,41 @@ def test_compile_option_keeps_state_dict_keys(backbone):
     assert compiled(model, False)._compiled_call_impl is None
     assert compiled(model, OmegaConf.create({"dynamic": True}))._compiled_call_impl is not None
     assert list(model.state_dict()) == keys
+
+
+def _saved_bytes_and_lora_grads(model: torch.nn.Module, batch: dict) -> tuple[int, dict]:
+    """Bytes that autograd keeps for the backward pass (activation memory on any device), and the
+    LoRA gradients of one step."""
+    saved = {}
+
+    def keep(tensor: torch.Tensor) -> torch.Tensor:
+        saved[tensor.untyped_storage().data_ptr()] = tensor.untyped_storage().nbytes()
+        return tensor
+
+    torch.manual_seed(0)
+    with torch.autograd.graph.saved_tensors_hooks(keep, lambda tensor: tensor):
+        loss = model(**batch).logits.logsumexp(-1).mean()
+    loss.backward()
+    return sum(saved.values()), {name: p.grad for name, p in model.named_parameters() if "lora_" in name}
+
+
+def test_gradient_checkpointing_keeps_less_and_gives_the_same_gradients(backbone):
+    """Dropout included: the recomputed forward replays the same random masks."""
+    results = []
+    for checkpointing in (False, True):
+        torch.manual_seed(0)
+        net = build_hf_classifier(str(backbone), 2, gradient_checkpointing=checkpointing)
+        vocab_size = net.config.vocab_size
+        batch = {"input_ids": torch.randint(5, vocab_size, (4, 48), generator=torch.Generator().manual_seed(1)),
+                 "attention_mask": torch.ones(4, 48, dtype=torch.int64)}
+        model = apply_peft_lora(net, ["q_lin", "v_lin"], rank=4, alpha=8, dropout=0.1)
+        for name, parameter in model.named_parameters():
+            if "lora_B" in name:  # B starts at zero, which would leave A without a gradient to compare
+                torch.nn.init.normal_(parameter, std=0.1)
+        results.append(_saved_bytes_and_lora_grads(model, batch))
+    (plain_bytes, plain_grads), (checkpointed_bytes, checkpointed_grads) = results
+    assert checkpointed_bytes < plain_bytes / 2
+    assert plain_grads.keys() == checkpointed_grads.keys()
+    assert len(plain_grads) == 8 and all(grad.abs().sum() > 0 for grad in plain_grads.values())  # 2 layers x 2 targets x A, B
+    for name, grad in plain_grads.items():
+        torch.testing.assert_close(checkpointed_grads[name], grad, msg=name)
