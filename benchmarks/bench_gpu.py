@@ -15,9 +15,10 @@ MFU = achieved FLOP/s / 989e12 (H100/H200 SXM dense bf16). FLOPs per token: 4N +
 6N + 12·L·d·T less the weight gradient that the N frozen non-embedding weights do not get; "MFU %"
 counts every padded token, "MFU % real" only the reviews' own tokens.
 
-After the throughput table: peak GPU memory of LoRA against full fine-tuning (--memory, GPU only),
-and with --model-dir, held-out accuracy of that pretrained model trained with loralab's fast
-settings and with the lab's settings through HF Trainer.
+After the throughput table: peak GPU memory of LoRA against full fine-tuning (--memory, on by
+default with a GPU: ``memory_check.py``), and with --model-dir, held-out accuracy of that
+pretrained model trained with loralab's fast settings and with the lab's settings through HF
+Trainer (``accuracy_check.py``).
 """
 
 from __future__ import annotations
@@ -26,144 +27,43 @@ import argparse
 import logging
 import sys
 import tempfile
-import time
 import traceback
 from collections.abc import Callable
-from dataclasses import dataclass
-from functools import cached_property, partial
+from functools import partial
 from pathlib import Path
-from typing import Any
-
-import numpy as np
-import torch
-from omegaconf import DictConfig
-from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from fit_only import compose_config, fit_only_overrides
+from accuracy_check import accuracy_section
+from bench_setup import (
+    BUCKETS,
+    EXACT_LENGTHS,
+    FUSED_ADAMW,
+    Bench,
+    precision_label,
+)
+from hf_baseline import hf_trainer, peft_lora_model
 from kernel_profile import profiled_training
+from memory_check import memory_section
 from report import machine, print_table, write_json
 from step_timing import (
     CUDA,
     PEAK_FLOPS,
-    EncoderShape,
     LightningStepClock,
     TimedSteps,
     hf_step_clock,
     with_peak_memory,
 )
 from synthetic_distilbert import (
-    LAB_MAX_LENGTH,
-    SPECIAL_TOKENS,
     read_reviews,
     save_random_distilbert,
     train_wordpiece_tokenizer,
     write_imdb_folder,
 )
 
-from loralab.build import build_datamodule, build_module, build_trainer, instantiate
-from loralab.data.text_split import TextSplit, train_val_split
+from loralab.build import build_datamodule, build_module, build_trainer
 
-DISTILBERT_QKV = "[q_lin,k_lin,v_lin]"
-FUSED_ADAMW = "optim.optimizer.fused=true"
-BUCKETS = "data.pad_to_multiple_of=64"  # model=lora_distilbert's default since these rows were measured
-EXACT_LENGTHS = "data.pad_to_multiple_of=null"
-CHECKPOINTING = "model.net.gradient_checkpointing=true"
 TINY_REVIEWS = 400
-ACCURACY_TRAIN, ACCURACY_HELD_OUT = 4000, 1000
-MEMORY_BATCH, MEMORY_STEPS = 32, 3
-# model_type -> loralab's LoRA config for that family and its attention projections
-LORA_FAMILIES = {"distilbert": ("lora_distilbert", DISTILBERT_QKV), "bert": ("lora_bert", "[query,key,value]")}
-TRAINER = "gpu" if CUDA else "cpu"  # conf/trainer/gpu.yaml: bf16-mixed on one GPU
 TABLE_COLUMNS = ["row", "precision", "batch", "samples/s", "tokens/s", "padded tokens/s", "padding %", "MFU %", "MFU % real", "peak GiB"]
-
-
-def peft_lora_model(backbone: str | Path, lora: DictConfig) -> nn.Module:
-    """The backbone with PEFT LoRA as a Hugging Face user writes it, from loralab's ``model.lora`` values."""
-    from peft import LoraConfig, TaskType, get_peft_model
-    from transformers import AutoModelForSequenceClassification
-
-    model = AutoModelForSequenceClassification.from_pretrained(backbone, num_labels=2, dtype=torch.float32)
-    config = LoraConfig(
-        task_type=TaskType.SEQ_CLS, r=lora.rank, lora_alpha=lora.alpha, lora_dropout=lora.dropout,
-        target_modules=list(lora.target_modules), modules_to_save=list(lora.modules_to_save),
-    )
-    return get_peft_model(model, config)
-
-
-def lab_padded_length(tokenizer) -> int:
-    """The lab padded every review to the model's limit: 512 tokens, or fewer where the model stops sooner."""
-    return min(LAB_MAX_LENGTH, tokenizer.model_max_length)
-
-
-def tokenized_items(tokenizer, texts: list[str], labels: list[int]) -> list[dict]:
-    """Unpadded examples for HF Trainer; only the inputs loralab passes too (no token_type_ids)."""
-    encoded = tokenizer(texts, truncation=True, max_length=lab_padded_length(tokenizer))
-    return [
-        {"input_ids": ids, "attention_mask": mask, "labels": label}
-        for ids, mask, label in zip(encoded["input_ids"], encoded["attention_mask"], labels)
-    ]
-
-
-def hf_trainer(model: nn.Module, tokenizer, items: list[dict], output_dir: Path, optim: DictConfig, batch_size: int,
-               bf16: bool, pad_to_max_length: bool, group_by_length: bool, callbacks: list, **schedule: Any):
-    """A ``transformers.Trainer`` with loralab's optimizer values; ``schedule``: max_steps or num_train_epochs."""
-    from transformers import DataCollatorWithPadding, Trainer, TrainingArguments
-
-    args = TrainingArguments(
-        output_dir=str(output_dir), per_device_train_batch_size=batch_size, per_device_eval_batch_size=64,
-        learning_rate=optim.optimizer.lr, weight_decay=optim.optimizer.weight_decay, lr_scheduler_type="linear",
-        warmup_steps=optim.scheduler.warmup_ratio, bf16=bf16,
-        train_sampling_strategy="group_by_length" if group_by_length else "random",
-        save_strategy="no", logging_strategy="no", report_to="none", disable_tqdm=True, label_names=["labels"], seed=0,
-        **schedule,
-    )
-    padding = {"padding": "max_length", "max_length": lab_padded_length(tokenizer)} if pad_to_max_length else {}
-    return Trainer(
-        model=model, args=args, train_dataset=items, data_collator=DataCollatorWithPadding(tokenizer, **padding),
-        processing_class=tokenizer, callbacks=callbacks,
-    )
-
-
-@dataclass
-class Bench:
-    """Everything the rows share: the model folder, the data, the step counts, the base config."""
-
-    backbone: Path
-    shape: EncoderShape
-    data_dir: Path
-    work_dir: Path
-    texts: list[str]
-    labels: list[int]
-    warmup_steps: int
-    timed_steps: int
-
-    def lora_model_overrides(self) -> list[str]:
-        return ["model=lora_distilbert", f"model.backbone={self.backbone}", f"model.lora.target_modules={DISTILBERT_QKV}"]
-
-    def run_overrides(self, max_steps: int) -> list[str]:
-        return [
-            "data=imdb", f"paths.data_dir={self.data_dir}", "data.group_by_length=true", "trainer.max_epochs=-1",
-            f"++trainer.max_steps={max_steps}",
-        ] + fit_only_overrides(self.work_dir / "loralab", self.work_dir / "cache", TRAINER)
-
-    def loralab_config(self, model_overrides: list[str], *overrides: str, max_steps: int | None = None) -> DictConfig:
-        return compose_config(model_overrides + self.run_overrides(max_steps or self.warmup_steps + self.timed_steps) + list(overrides))
-
-    @cached_property
-    def config(self) -> DictConfig:
-        """The LoRA rows' config, whose LoRA and optimizer values the HF Trainer rows use too."""
-        return self.loralab_config(self.lora_model_overrides())
-
-    @cached_property
-    def tokenizer(self):
-        from transformers import AutoTokenizer
-
-        return AutoTokenizer.from_pretrained(self.backbone)
-
-    @cached_property
-    def hf_items(self) -> list[dict]:
-        return tokenized_items(self.tokenizer, self.texts, self.labels)
 
 
 def hf_trainer_row(bench: Bench, batch_size: int, bf16: bool, pad_to_max_length: bool, group_by_length: bool) -> dict:
@@ -220,112 +120,6 @@ ROWS: dict[str, tuple[str, Callable[[Bench], dict]]] = {
         partial(loralab_row, batch_size=256, lr_scale=4.0, levers=("model.compile=true", BUCKETS)),
     ),
 }
-
-
-def precision_label(bf16: bool) -> str:
-    if not bf16:
-        return "fp32"
-    return "bf16" if CUDA else "fp32 (bf16 on GPU)"
-
-
-def fixed_length_batches(vocab_size: int, batches: int) -> list[dict]:
-    """Random reviews of exactly ``LAB_MAX_LENGTH`` tokens: memory depends on the shape alone."""
-    generator = torch.Generator().manual_seed(0)
-    count = batches * MEMORY_BATCH
-    ids = torch.randint(len(SPECIAL_TOKENS), vocab_size, (count, LAB_MAX_LENGTH), generator=generator)
-    labels = torch.randint(0, 2, (count,), generator=generator)
-    return [{"input_ids": ids[i], "attention_mask": torch.ones(LAB_MAX_LENGTH, dtype=torch.int64), "labels": labels[i]} for i in range(count)]
-
-
-def memory_row(bench: Bench, model_overrides: list[str]) -> dict:
-    """A few loralab training steps at batch 32 x 512 tokens; the DataModule is never set up, it only
-    supplies the tokenizer and the class count that the model is built with."""
-    cfg = bench.loralab_config(model_overrides, max_steps=MEMORY_STEPS)
-    module = build_module(cfg, instantiate(cfg.data, tokenizer=instantiate(cfg.model.tokenizer)))
-    trainable = sum(p.numel() for p in module.parameters() if p.requires_grad)
-    loader = torch.utils.data.DataLoader(fixed_length_batches(len(bench.tokenizer), MEMORY_STEPS), batch_size=MEMORY_BATCH)
-    build_trainer(cfg).fit(module, train_dataloaders=loader)
-    return {"trainable params": trainable}
-
-
-def memory_section(bench: Bench) -> dict:
-    full = ["model=distilbert", f"model.backbone={bench.backbone}"]
-    runs = {
-        "full fine-tuning": full,
-        "LoRA q,k,v + head": bench.lora_model_overrides(),
-        "LoRA q,k,v + head, gradient checkpointing": [*bench.lora_model_overrides(), CHECKPOINTING],
-        "full fine-tuning, gradient checkpointing": [*full, CHECKPOINTING],
-    }
-    rows = [{"run": name, **with_peak_memory(partial(memory_row, bench, overrides))} for name, overrides in runs.items()]
-    for row in rows:
-        row["x full fine-tuning"] = row["peak GiB"] / rows[0]["peak GiB"] if CUDA else None
-    print(f"\npeak GPU memory at batch {MEMORY_BATCH} x {LAB_MAX_LENGTH} tokens, {precision_label(True)}{'' if CUDA else ' (no GPU: not measured)'}:")
-    print_table(rows, ["run", "trainable params", "peak GiB", "x full fine-tuning"])
-    return {"rows": rows}
-
-
-def accuracy_split(texts: list[str], labels: list[int]) -> tuple[tuple[list, list], tuple[list, list]]:
-    """A seeded train / held-out pair drawn from the train reviews (at most 4,000 / 1,000)."""
-    held_out = min(ACCURACY_HELD_OUT, len(texts) // 5)
-    order = np.random.default_rng(0).permutation(len(texts))[: min(ACCURACY_TRAIN + held_out, len(texts))]
-
-    def pick(indices) -> tuple[list, list]:
-        return [texts[i] for i in indices], [labels[i] for i in indices]
-
-    return pick(order[held_out:]), pick(order[:held_out])
-
-
-def loralab_accuracy(cfg: DictConfig) -> dict:
-    datamodule = build_datamodule(cfg)
-    module = build_module(cfg, datamodule)
-    trainer = build_trainer(cfg)
-    started = time.perf_counter()
-    trainer.fit(module, datamodule=datamodule)
-    seconds = time.perf_counter() - started
-    return {"held-out acc": trainer.test(module, datamodule=datamodule, verbose=False)[0]["test/acc"], "train s": seconds}
-
-
-def hf_lab_accuracy(cfg: DictConfig, model_dir: str, tokenizer, train: tuple[list, list], held_out: tuple[list, list], work_dir: Path) -> dict:
-    train, _ = train_val_split(TextSplit(*train), cfg.data.val_fraction, cfg.data.seed)  # the reviews loralab trains on
-    trainer = hf_trainer(
-        peft_lora_model(model_dir, cfg.model.lora), tokenizer, tokenized_items(tokenizer, train.texts, train.labels),
-        work_dir / "hf_accuracy", cfg.optim, batch_size=16, bf16=False, pad_to_max_length=True, group_by_length=False,
-        callbacks=[], num_train_epochs=cfg.trainer.max_epochs,
-    )
-    started = time.perf_counter()
-    trainer.train()
-    seconds = time.perf_counter() - started
-    output = trainer.predict(tokenized_items(tokenizer, *held_out))
-    return {"held-out acc": float((output.predictions.argmax(-1) == output.label_ids).mean()), "train s": seconds}
-
-
-def accuracy_section(bench: Bench, model_dir: str, epochs: int) -> list[dict]:
-    """Speed is only worth having if accuracy stays: the same model, data and epochs both ways."""
-    from transformers import AutoConfig, AutoTokenizer
-
-    model_type = AutoConfig.from_pretrained(model_dir).model_type
-    if model_type not in LORA_FAMILIES:
-        raise ValueError(f"--model-dir {model_dir} is a {model_type!r} model; the accuracy check knows {', '.join(LORA_FAMILIES)}")
-    model_config, targets = LORA_FAMILIES[model_type]
-    train, held_out = accuracy_split(bench.texts, bench.labels)
-    data_dir = write_imdb_folder(bench.work_dir / "accuracy_data", train, held_out)
-    overrides = [
-        f"model={model_config}", f"model.backbone={model_dir}", f"model.lora.target_modules={targets}", "data=imdb",
-        f"paths.data_dir={data_dir}", "data.group_by_length=true", BUCKETS, "data.batch_size=16", f"trainer.max_epochs={epochs}",
-    ] + fit_only_overrides(bench.work_dir / "loralab_accuracy", bench.work_dir / "cache", TRAINER)
-    cfg = compose_config(overrides)  # the lab's batch and learning rate, which the HF Trainer row uses too
-    # batch 64 takes a quarter of the steps: the learning rate grows with the batch, as in the speed rows
-    cfg_64 = compose_config(overrides + ["data.batch_size=64", f"optim.optimizer.lr={4 * cfg.optim.optimizer.lr}"])
-    tokenizer = AutoTokenizer.from_pretrained(model_dir)
-    rows = [
-        {"run": "loralab, batch 16", "precision": precision_label(True), **with_peak_memory(partial(loralab_accuracy, cfg))},
-        {"run": "loralab, batch 64, lr x4", "precision": precision_label(True), **with_peak_memory(partial(loralab_accuracy, cfg_64))},
-        {"run": f"HF Trainer, lab settings (pad {lab_padded_length(tokenizer)}, batch 16)", "precision": "fp32",
-         **with_peak_memory(partial(hf_lab_accuracy, cfg, model_dir, tokenizer, train, held_out, bench.work_dir))},
-    ]
-    print(f"\n{Path(model_dir).name}, LoRA {targets}, {len(train[0])} train / {len(held_out[0])} held-out reviews, {epochs} epochs:")
-    print_table(rows, ["run", "precision", "held-out acc", "train s", "peak GiB"])
-    return rows
 
 
 def parse_args() -> argparse.Namespace:

@@ -6,7 +6,7 @@ import os
 import subprocess
 import sys
 
-from conftest import PROJECT_ROOT, sentiment_rows, write_parquet
+from conftest import PROJECT_ROOT, save_tiny_distilbert, sentiment_rows, write_parquet
 
 # The compiled rows run the same code with model.compile=true (tested in test_peft_models.py); on
 # two CPU cores their compilation alone would take minutes.
@@ -16,13 +16,13 @@ ROWS_BUT_COMPILED = [
 ]
 
 
-def test_tiny_gpu_benchmark_runs_every_row_on_cpu(tmp_path):
+def test_tiny_gpu_benchmark_runs_every_section_on_cpu(tmp_path):
     write_parquet(tmp_path / "imdb" / "train.parquet", sentiment_rows(300, seed=1))
     # One thread: two OpenMP threads on a busy two-core machine stall each other many times over.
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1"}
     command = [
         sys.executable, "benchmarks/bench_gpu.py", "--tiny", "--data-dir", str(tmp_path), "--json", str(tmp_path / "out.json"),
-        "--steps", "3", "--warmup-steps", "1", "--rows", ",".join(ROWS_BUT_COMPILED), "--memory",
+        "--steps", "3", "--warmup-steps", "1", "--rows", ",".join(ROWS_BUT_COMPILED), "--memory", "--model-dir", str(save_tiny_distilbert(tmp_path / "pretrained")),
     ]
     result = subprocess.run(command, cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=300, env=env, check=False)
     assert result.returncode == 0, result.stderr[-3000:]
@@ -30,6 +30,8 @@ def test_tiny_gpu_benchmark_runs_every_row_on_cpu(tmp_path):
     assert [row["run"] for row in result["memory"]["rows"]] == [
         "full fine-tuning", "LoRA q,k,v + head", "LoRA q,k,v + head, gradient checkpointing", "full fine-tuning, gradient checkpointing",
     ]
+    assert [row["run"][:24] for row in result["accuracy"]] == ["loralab, batch 16", "loralab, batch 64, lr x4", "HF Trainer, lab settings"]
+    assert all(0 <= row["held-out acc"] <= 1 for row in result["accuracy"])
     trainable = [row["trainable params"] for row in result["memory"]["rows"]]
     assert trainable[1] == trainable[2] < trainable[0] == trainable[3]  # checkpointing trains the same weights
     rows = result["rows"]

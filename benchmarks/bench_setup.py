@@ -1,0 +1,67 @@
+"""What every section of ``bench_gpu.py`` shares: the model folder, the reviews, the step counts,
+loralab's composed config, and the overrides that switch speed levers on or off."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+from fit_only import compose_config, fit_only_overrides
+from hf_baseline import tokenized_items
+from omegaconf import DictConfig
+from step_timing import CUDA, EncoderShape
+
+DISTILBERT_QKV = "[q_lin,k_lin,v_lin]"
+FUSED_ADAMW = "optim.optimizer.fused=true"
+BUCKETS = "data.pad_to_multiple_of=64"  # model=lora_distilbert's default since these rows were measured
+EXACT_LENGTHS = "data.pad_to_multiple_of=null"
+CHECKPOINTING = "model.net.gradient_checkpointing=true"
+TRAINER = "gpu" if CUDA else "cpu"  # conf/trainer/gpu.yaml: bf16-mixed on one GPU
+
+
+def precision_label(bf16: bool) -> str:
+    if not bf16:
+        return "fp32"
+    return "bf16" if CUDA else "fp32 (bf16 on GPU)"
+
+
+@dataclass
+class Bench:
+    """Everything the rows share: the model folder, the data, the step counts, the base config."""
+
+    backbone: Path
+    shape: EncoderShape
+    data_dir: Path
+    work_dir: Path
+    texts: list[str]
+    labels: list[int]
+    warmup_steps: int
+    timed_steps: int
+
+    def lora_model_overrides(self) -> list[str]:
+        return ["model=lora_distilbert", f"model.backbone={self.backbone}", f"model.lora.target_modules={DISTILBERT_QKV}"]
+
+    def run_overrides(self, max_steps: int) -> list[str]:
+        return [
+            "data=imdb", f"paths.data_dir={self.data_dir}", "data.group_by_length=true", "trainer.max_epochs=-1",
+            f"++trainer.max_steps={max_steps}",
+        ] + fit_only_overrides(self.work_dir / "loralab", self.work_dir / "cache", TRAINER)
+
+    def loralab_config(self, model_overrides: list[str], *overrides: str, max_steps: int | None = None) -> DictConfig:
+        return compose_config(model_overrides + self.run_overrides(max_steps or self.warmup_steps + self.timed_steps) + list(overrides))
+
+    @cached_property
+    def config(self) -> DictConfig:
+        """The LoRA rows' config, whose LoRA and optimizer values the HF Trainer rows use too."""
+        return self.loralab_config(self.lora_model_overrides())
+
+    @cached_property
+    def tokenizer(self):
+        from transformers import AutoTokenizer
+
+        return AutoTokenizer.from_pretrained(self.backbone)
+
+    @cached_property
+    def hf_items(self) -> list[dict]:
+        return tokenized_items(self.tokenizer, self.texts, self.labels)

@@ -1,0 +1,52 @@
+"""Peak GPU memory of a few training steps at batch 32 x 512 tokens: LoRA against full
+fine-tuning, each with and without gradient checkpointing (``bench_gpu.py --memory``)."""
+
+from __future__ import annotations
+
+from functools import partial
+
+import torch
+from bench_setup import CHECKPOINTING, Bench, precision_label
+from report import print_table
+from step_timing import CUDA, with_peak_memory
+from synthetic_distilbert import LAB_MAX_LENGTH, SPECIAL_TOKENS
+
+from loralab.build import build_module, build_trainer, instantiate
+
+MEMORY_BATCH, MEMORY_STEPS = 32, 3
+
+
+def fixed_length_batches(vocab_size: int, batches: int) -> list[dict]:
+    """Random reviews of exactly ``LAB_MAX_LENGTH`` tokens: memory depends on the shape alone."""
+    generator = torch.Generator().manual_seed(0)
+    count = batches * MEMORY_BATCH
+    ids = torch.randint(len(SPECIAL_TOKENS), vocab_size, (count, LAB_MAX_LENGTH), generator=generator)
+    labels = torch.randint(0, 2, (count,), generator=generator)
+    return [{"input_ids": ids[i], "attention_mask": torch.ones(LAB_MAX_LENGTH, dtype=torch.int64), "labels": labels[i]} for i in range(count)]
+
+
+def memory_row(bench: Bench, model_overrides: list[str]) -> dict:
+    """A few loralab training steps at batch 32 x 512 tokens; the DataModule is never set up, it only
+    supplies the tokenizer and the class count that the model is built with."""
+    cfg = bench.loralab_config(model_overrides, max_steps=MEMORY_STEPS)
+    module = build_module(cfg, instantiate(cfg.data, tokenizer=instantiate(cfg.model.tokenizer)))
+    trainable = sum(p.numel() for p in module.parameters() if p.requires_grad)
+    loader = torch.utils.data.DataLoader(fixed_length_batches(len(bench.tokenizer), MEMORY_STEPS), batch_size=MEMORY_BATCH)
+    build_trainer(cfg).fit(module, train_dataloaders=loader)
+    return {"trainable params": trainable}
+
+
+def memory_section(bench: Bench) -> dict:
+    full = ["model=distilbert", f"model.backbone={bench.backbone}"]
+    runs = {
+        "full fine-tuning": full,
+        "LoRA q,k,v + head": bench.lora_model_overrides(),
+        "LoRA q,k,v + head, gradient checkpointing": [*bench.lora_model_overrides(), CHECKPOINTING],
+        "full fine-tuning, gradient checkpointing": [*full, CHECKPOINTING],
+    }
+    rows = [{"run": name, **with_peak_memory(partial(memory_row, bench, overrides))} for name, overrides in runs.items()]
+    for row in rows:
+        row["x full fine-tuning"] = row["peak GiB"] / rows[0]["peak GiB"] if CUDA else None
+    print(f"\npeak GPU memory at batch {MEMORY_BATCH} x {LAB_MAX_LENGTH} tokens, {precision_label(True)}{'' if CUDA else ' (no GPU: not measured)'}:")
+    print_table(rows, ["run", "trainable params", "peak GiB", "x full fine-tuning"])
+    return {"rows": rows}
