@@ -66,12 +66,13 @@ TINY_REVIEWS = 400
 TABLE_COLUMNS = ["row", "precision", "batch", "samples/s", "tokens/s", "padded tokens/s", "padding %", "MFU %", "MFU % real", "peak GiB"]
 
 
-def hf_trainer_row(bench: Bench, batch_size: int, bf16: bool, pad_to_max_length: bool, group_by_length: bool) -> dict:
+def hf_trainer_row(bench: Bench, batch_size: int, bf16: bool, pad_to_max_length: bool, group_by_length: bool,
+                   pad_to_multiple_of: int | None = None) -> dict:
     model = peft_lora_model(bench.backbone, bench.config.model.lora)
     timer = TimedSteps(model, bench.warmup_steps, bench.timed_steps)
     trainer = hf_trainer(
         model, bench.tokenizer, bench.hf_items, bench.work_dir / "hf", bench.config.optim, batch_size=batch_size,
-        bf16=bf16 and CUDA, pad_to_max_length=pad_to_max_length, group_by_length=group_by_length,
+        bf16=bf16 and CUDA, pad_to_max_length=pad_to_max_length, group_by_length=group_by_length, pad_to_multiple_of=pad_to_multiple_of,
         callbacks=[hf_step_clock(timer)], max_steps=bench.warmup_steps + bench.timed_steps,
     )
     trainer.train()
@@ -96,6 +97,10 @@ def loralab_row(bench: Bench, batch_size: int, lr_scale: float, levers: tuple[st
 ROWS: dict[str, tuple[str, Callable[[Bench], dict]]] = {
     "hf-lab": ("HF Trainer, lab settings", partial(hf_trainer_row, batch_size=16, bf16=False, pad_to_max_length=True, group_by_length=False)),
     "hf-tuned": ("HF Trainer, tuned", partial(hf_trainer_row, batch_size=64, bf16=True, pad_to_max_length=False, group_by_length=True)),
+    "hf-tuned-x64": (  # not measured yet: the same rounding loralab's rows get, for the fairest baseline
+        "HF Trainer, tuned, lengths to x64",
+        partial(hf_trainer_row, batch_size=64, bf16=True, pad_to_max_length=False, group_by_length=True, pad_to_multiple_of=64),
+    ),
     "loralab-64": ("loralab, batch 64, exact lengths", partial(loralab_row, batch_size=64, lr_scale=1.0, levers=(EXACT_LENGTHS,))),
     "loralab-64-fast": (
         "loralab, batch 64, fused AdamW, lengths to x64",

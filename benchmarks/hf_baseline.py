@@ -40,8 +40,10 @@ def tokenized_items(tokenizer, texts: list[str], labels: list[int]) -> list[dict
 
 
 def hf_trainer(model: nn.Module, tokenizer, items: list[dict], output_dir: Path, optim: DictConfig, batch_size: int,
-               bf16: bool, pad_to_max_length: bool, group_by_length: bool, callbacks: list, **schedule: Any):
-    """A ``transformers.Trainer`` with loralab's optimizer values; ``schedule``: max_steps or num_train_epochs."""
+               bf16: bool, pad_to_max_length: bool, group_by_length: bool, callbacks: list, pad_to_multiple_of: int | None = None,
+               **schedule: Any):
+    """A ``transformers.Trainer`` with loralab's optimizer values; ``schedule``: max_steps or num_train_epochs;
+    ``pad_to_multiple_of`` rounds dynamically padded lengths up, as ``data.pad_to_multiple_of`` does in loralab."""
     from transformers import DataCollatorWithPadding, Trainer, TrainingArguments
 
     args = TrainingArguments(
@@ -52,7 +54,10 @@ def hf_trainer(model: nn.Module, tokenizer, items: list[dict], output_dir: Path,
         save_strategy="no", logging_strategy="no", report_to="none", disable_tqdm=True, label_names=["labels"], seed=0,
         **schedule,
     )
-    padding = {"padding": "max_length", "max_length": lab_padded_length(tokenizer)} if pad_to_max_length else {}
+    if pad_to_max_length:
+        padding = {"padding": "max_length", "max_length": lab_padded_length(tokenizer)}
+    else:
+        padding = {"pad_to_multiple_of": pad_to_multiple_of}
     return Trainer(
         model=model, args=args, train_dataset=items, data_collator=DataCollatorWithPadding(tokenizer, **padding),
         processing_class=tokenizer, callbacks=callbacks,

@@ -11,7 +11,7 @@ from conftest import PROJECT_ROOT, save_tiny_distilbert, sentiment_rows, write_p
 # The compiled rows run the same code with model.compile=true (tested in test_peft_models.py); on
 # two CPU cores their compilation alone would take minutes.
 ROWS_BUT_COMPILED = [
-    "hf-lab", "hf-tuned", "loralab-64", "loralab-64-fast", "loralab-256", "loralab-256-fused", "loralab-256-buckets",
+    "hf-lab", "hf-tuned", "hf-tuned-x64", "loralab-64", "loralab-64-fast", "loralab-256", "loralab-256-fused", "loralab-256-buckets",
     "loralab-256-fused-buckets",
 ]
 
@@ -40,3 +40,4 @@ def test_tiny_gpu_benchmark_runs_every_section_on_cpu(tmp_path):
     assert all(row["samples/s"] > 0 and row["timed steps"] == 3 for row in rows)
     padding = {row["key"]: row["padding %"] for row in rows}
     assert padding["loralab-256-buckets"] > padding["loralab-256"]  # the lengths-to-x64 lever reached the batches
+    assert padding["hf-tuned-x64"] > padding["hf-tuned"]
