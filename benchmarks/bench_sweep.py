@@ -1,7 +1,7 @@
 """What a sweep costs beyond training: 12 short jobs (LoRA rank x alpha, one IMDb epoch each) run
 as one ``train.py -m`` multirun (with a cold token cache, then again with it warm), against the same
-12 jobs as separate ``python train.py`` runs (a shell loop; the first tokenizes). Reports wall time against the sum of the jobs' fit
-times (``train_seconds`` in each metrics.json).
+12 jobs as separate ``python train.py`` runs (a shell loop; the first tokenizes). Reports wall time
+against the sum of the jobs' fit times (``train_seconds`` in each metrics.json).
 ``python benchmarks/bench_sweep.py --data-dir ../shared/data [--json out.json]``
 """
 
@@ -42,6 +42,10 @@ def fit_seconds(job_dirs: list[Path]) -> float:
     return sum(json.loads((d / "metrics.json").read_text())["train_seconds"] for d in job_dirs)
 
 
+def table_row(name: str, wall: float, fit: float) -> dict:
+    return {"run": name, "wall s": wall, "sum of fit s": fit, "wall / fit": wall / fit}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data-dir", required=True, help="folder with imdb/train.parquet and imdb/test.parquet")
@@ -57,7 +61,7 @@ def main() -> None:
         sweep_dir = tmp / f"multirun_{cache}"
         wall = run(["-m", *sweep_args, f"hydra.sweep.dir={sweep_dir}"], tmp / "cache_multirun")
         fit = fit_seconds([sweep_dir / str(i) for i in range(len(grid))])
-        multirun_rows.append({"run": f"train.py -m, {len(grid)} jobs, {cache} token cache", "wall s": wall, "sum of fit s": fit, "wall / fit": wall / fit})
+        multirun_rows.append(table_row(f"train.py -m, {len(grid)} jobs, {cache} token cache", wall, fit))
 
     loop_dirs = [tmp / "loop" / f"{rank}_{alpha}" for rank, alpha in grid]
     loop_wall = sum(
@@ -67,7 +71,7 @@ def main() -> None:
     loop_fit = fit_seconds(loop_dirs)
     rows = [
         *multirun_rows,
-        {"run": f"{len(grid)} separate train.py runs", "wall s": loop_wall, "sum of fit s": loop_fit, "wall / fit": loop_wall / loop_fit},
+        table_row(f"{len(grid)} separate train.py runs", loop_wall, loop_fit),
     ]
     print_table(rows, ["run", "wall s", "sum of fit s", "wall / fit"])
     write_json(args.json, {"machine": machine(), "rows": rows, "jobs": len(grid), "multirun_wall_over_fit": multirun_rows[0]["wall / fit"],

@@ -80,6 +80,8 @@ def test_batch_lengths_round_up_to_the_multiple_but_not_past_the_longest_example
     assert batch["input_ids"].shape[1] == 10  # 12 would pass the longest example
     assert batch["attention_mask"].sum(1).tolist() == [9, 3]
     assert batch["input_ids"][1, 3:].eq(split.pad_id).all()
+    split.max_length = 9  # set after the first batch, as the DataModule may: 12 would pass it too
+    assert split.__getitems__([1, 0])["input_ids"].shape[1] == 9
 
 
 def test_pad_to_multiple_of_must_be_positive(tiny_data_dir, tmp_path):

@@ -79,14 +79,16 @@ class EncodedSplit(Dataset):
 
     def _batch_width(self, longest: int) -> int:
         """The batch's longest example, rounded up to ``pad_to_multiple_of`` but never past the
-        split's longest example (a model's position limit); at least 1."""
+        split's longest example (a model's position limit) or ``max_length``; at least 1."""
         if self.pad_to_multiple_of:
-            longest = min(-(-longest // self.pad_to_multiple_of) * self.pad_to_multiple_of, self._split_longest)
+            rounded = -(-longest // self.pad_to_multiple_of) * self.pad_to_multiple_of
+            longest = min(rounded, self._longest_example, self.max_length or rounded)
         return max(longest, 1)
 
     @cached_property
-    def _split_longest(self) -> int:
-        return int(self.lengths().max()) if len(self) else 0
+    def _longest_example(self) -> int:
+        """From the offsets alone, which never change (``max_length`` may be set later)."""
+        return int((self.offsets[1:] - self.offsets[:-1]).max()) if len(self) else 0
 
     def lengths(self) -> torch.Tensor:
         lengths = self.offsets[1:] - self.offsets[:-1]
