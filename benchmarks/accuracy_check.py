@@ -9,7 +9,7 @@ from functools import partial
 from pathlib import Path
 
 import numpy as np
-from bench_setup import BUCKETS, DISTILBERT_QKV, TRAINER, Bench, precision_label
+from bench_setup import BF16_BASE, BUCKETS, DISTILBERT_QKV, TRAINER, Bench, precision_label
 from fit_only import compose_config, fit_only_overrides
 from hf_baseline import hf_trainer, lab_padded_length, peft_lora_model, tokenized_items
 from omegaconf import DictConfig
@@ -76,11 +76,14 @@ def accuracy_section(bench: Bench, model_dir: str, epochs: int) -> list[dict]:
     ] + fit_only_overrides(bench.work_dir / "loralab_accuracy", bench.work_dir / "cache", TRAINER)
     cfg = compose_config(overrides)  # the lab's batch and learning rate, which the HF Trainer row uses too
     # batch 64 takes a quarter of the steps: the learning rate grows with the batch, as in the speed rows
-    cfg_64 = compose_config(overrides + ["data.batch_size=64", f"optim.optimizer.lr={4 * cfg.optim.optimizer.lr}"])
+    batch_64 = ["data.batch_size=64", f"optim.optimizer.lr={4 * cfg.optim.optimizer.lr}"]
+    cfg_64 = compose_config(overrides + batch_64)
     tokenizer = AutoTokenizer.from_pretrained(model_dir)
     rows = [
         {"run": "loralab, batch 16", "precision": precision_label(True), **with_peak_memory(partial(loralab_accuracy, cfg))},
         {"run": "loralab, batch 64, lr x4", "precision": precision_label(True), **with_peak_memory(partial(loralab_accuracy, cfg_64))},
+        {"run": "loralab, batch 64, lr x4, bf16 base", "precision": precision_label(True, BF16_BASE),
+         **with_peak_memory(partial(loralab_accuracy, compose_config(overrides + batch_64 + list(BF16_BASE))))},
         {"run": f"HF Trainer, lab settings (pad {lab_padded_length(tokenizer)}, batch 16)", "precision": "fp32",
          **with_peak_memory(partial(hf_lab_accuracy, cfg, model_dir, tokenizer, train, held_out, bench.work_dir))},
     ]

@@ -35,6 +35,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from accuracy_check import accuracy_section
 from bench_setup import (
+    BF16_BASE,
     BUCKETS,
     EXACT_LENGTHS,
     FUSED_ADAMW,
@@ -90,7 +91,7 @@ def loralab_row(bench: Bench, batch_size: int, lr_scale: float, levers: tuple[st
     trainer = build_trainer(cfg)
     trainer.callbacks.extend([LightningStepClock(timer), *callbacks])
     trainer.fit(module, datamodule=datamodule)
-    return {"precision": precision_label(True), "batch": batch_size, **timer.figures(bench.shape)}  # trainer=gpu: bf16-mixed
+    return {"precision": precision_label(True, levers), "batch": batch_size, **timer.figures(bench.shape)}
 
 
 # --rows key -> (the table's name, the run)
@@ -105,6 +106,9 @@ ROWS: dict[str, tuple[str, Callable[[Bench], dict]]] = {
     "loralab-64-fast": (
         "loralab, batch 64, fused AdamW, lengths to x64",
         partial(loralab_row, batch_size=64, lr_scale=1.0, levers=(FUSED_ADAMW, BUCKETS)),
+    ),
+    "loralab-64-bf16-base": (
+        "loralab, batch 64, bf16 base, lengths to x64", partial(loralab_row, batch_size=64, lr_scale=1.0, levers=(*BF16_BASE, BUCKETS)),
     ),
     "loralab-256": ("loralab, batch 256, exact lengths", partial(loralab_row, batch_size=256, lr_scale=4.0, levers=(EXACT_LENGTHS,))),
     "loralab-256-fused": (
@@ -123,6 +127,13 @@ ROWS: dict[str, tuple[str, Callable[[Bench], dict]]] = {
     "loralab-256-compiled-buckets": (  # not measured yet: does compiling pay once only 8 lengths occur?
         "loralab, batch 256, compiled, lengths to x64",
         partial(loralab_row, batch_size=256, lr_scale=4.0, levers=("model.compile=true", BUCKETS)),
+    ),
+    "loralab-256-bf16-base": (
+        "loralab, batch 256, bf16 base, lengths to x64", partial(loralab_row, batch_size=256, lr_scale=4.0, levers=(*BF16_BASE, BUCKETS)),
+    ),
+    "loralab-256-bf16-base-compiled": (
+        "loralab, batch 256, bf16 base, compiled, lengths to x64",
+        partial(loralab_row, batch_size=256, lr_scale=4.0, levers=(*BF16_BASE, "model.compile=true", BUCKETS)),
     ),
 }
 

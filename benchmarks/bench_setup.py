@@ -18,11 +18,17 @@ BUCKETS = "data.pad_to_multiple_of=64"  # model=lora_distilbert's default since 
 EXACT_LENGTHS = "data.pad_to_multiple_of=null"
 CHECKPOINTING = "model.net.gradient_checkpointing=true"
 TRAINER = "gpu" if CUDA else "cpu"  # conf/trainer/gpu.yaml: bf16-mixed on one GPU
+# conf/trainer/gpu_bf16_base.yaml: frozen weights in bf16, trained ones in fp32, no autocast; on a
+# CPU the same plugin, so that the tiny run exercises it
+BF16_BASE = ("trainer=gpu_bf16_base",) if CUDA else ("trainer=gpu_bf16_base", "trainer.accelerator=cpu")
 
 
-def precision_label(bf16: bool) -> str:
+def precision_label(bf16: bool, levers: tuple[str, ...] = ()) -> str:
+    """The precision a row ran in, as the table names it."""
     if not bf16:
         return "fp32"
+    if BF16_BASE[0] in levers:
+        return "bf16 base, fp32 LoRA"
     return "bf16" if CUDA else "fp32 (bf16 on GPU)"
 
 

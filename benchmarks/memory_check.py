@@ -6,7 +6,7 @@ from __future__ import annotations
 from functools import partial
 
 import torch
-from bench_setup import CHECKPOINTING, Bench, precision_label
+from bench_setup import BF16_BASE, CHECKPOINTING, Bench, precision_label
 from report import print_table
 from step_timing import CUDA, with_peak_memory
 from synthetic_distilbert import LAB_MAX_LENGTH, SPECIAL_TOKENS
@@ -25,10 +25,10 @@ def fixed_length_batches(vocab_size: int, batches: int) -> list[dict]:
     return [{"input_ids": ids[i], "attention_mask": torch.ones(LAB_MAX_LENGTH, dtype=torch.int64), "labels": labels[i]} for i in range(count)]
 
 
-def memory_row(bench: Bench, model_overrides: list[str]) -> dict:
+def memory_row(bench: Bench, model_overrides: list[str], levers: tuple[str, ...] = ()) -> dict:
     """A few loralab training steps at batch 32 x 512 tokens; the DataModule is never set up, it only
     supplies the tokenizer and the class count that the model is built with."""
-    cfg = bench.loralab_config(model_overrides, max_steps=MEMORY_STEPS)
+    cfg = bench.loralab_config(model_overrides, *levers, max_steps=MEMORY_STEPS)
     module = build_module(cfg, instantiate(cfg.data, tokenizer=instantiate(cfg.model.tokenizer)))
     trainable = sum(p.numel() for p in module.parameters() if p.requires_grad)
     loader = torch.utils.data.DataLoader(fixed_length_batches(len(bench.tokenizer), MEMORY_STEPS), batch_size=MEMORY_BATCH)
@@ -38,13 +38,16 @@ def memory_row(bench: Bench, model_overrides: list[str]) -> dict:
 
 def memory_section(bench: Bench) -> dict:
     full = ["model=distilbert", f"model.backbone={bench.backbone}"]
-    runs = {
-        "full fine-tuning": full,
-        "LoRA q,k,v + head": bench.lora_model_overrides(),
-        "LoRA q,k,v + head, gradient checkpointing": [*bench.lora_model_overrides(), CHECKPOINTING],
-        "full fine-tuning, gradient checkpointing": [*full, CHECKPOINTING],
+    lora = bench.lora_model_overrides()
+    runs = {  # name -> (model overrides, levers); bf16 mixed precision unless the levers say otherwise
+        "full fine-tuning": (full, ()),
+        "LoRA q,k,v + head": (lora, ()),
+        "LoRA q,k,v + head, gradient checkpointing": ([*lora, CHECKPOINTING], ()),
+        "LoRA q,k,v + head, bf16 base": (lora, BF16_BASE),
+        "LoRA q,k,v + head, bf16 base, gradient checkpointing": ([*lora, CHECKPOINTING], BF16_BASE),
+        "full fine-tuning, gradient checkpointing": ([*full, CHECKPOINTING], ()),
     }
-    rows = [{"run": name, **with_peak_memory(partial(memory_row, bench, overrides))} for name, overrides in runs.items()]
+    rows = [{"run": name, **with_peak_memory(partial(memory_row, bench, *settings))} for name, settings in runs.items()]
     for row in rows:
         row["x full fine-tuning"] = row["peak GiB"] / rows[0]["peak GiB"] if CUDA else None
     print(f"\npeak GPU memory at batch {MEMORY_BATCH} x {LAB_MAX_LENGTH} tokens, {precision_label(True)}{'' if CUDA else ' (no GPU: not measured)'}:")

@@ -11,8 +11,8 @@ from conftest import PROJECT_ROOT, save_tiny_distilbert, sentiment_rows, write_p
 # The compiled rows run the same code with model.compile=true (tested in test_peft_models.py); on
 # two CPU cores their compilation alone would take minutes.
 ROWS_BUT_COMPILED = [
-    "hf-lab", "hf-tuned", "hf-tuned-x64", "loralab-64", "loralab-64-fast", "loralab-256", "loralab-256-fused", "loralab-256-buckets",
-    "loralab-256-fused-buckets",
+    "hf-lab", "hf-tuned", "hf-tuned-x64", "loralab-64", "loralab-64-fast", "loralab-64-bf16-base", "loralab-256", "loralab-256-fused",
+    "loralab-256-buckets", "loralab-256-fused-buckets", "loralab-256-bf16-base",
 ]
 
 
@@ -28,16 +28,20 @@ def test_tiny_gpu_benchmark_runs_every_section_on_cpu(tmp_path):
     assert result.returncode == 0, result.stderr[-3000:]
     result = json.loads((tmp_path / "out.json").read_text())
     assert [row["run"] for row in result["memory"]["rows"]] == [
-        "full fine-tuning", "LoRA q,k,v + head", "LoRA q,k,v + head, gradient checkpointing", "full fine-tuning, gradient checkpointing",
+        "full fine-tuning", "LoRA q,k,v + head", "LoRA q,k,v + head, gradient checkpointing", "LoRA q,k,v + head, bf16 base",
+        "LoRA q,k,v + head, bf16 base, gradient checkpointing", "full fine-tuning, gradient checkpointing",
     ]
-    assert [row["run"][:24] for row in result["accuracy"]] == ["loralab, batch 16", "loralab, batch 64, lr x4", "HF Trainer, lab settings"]
+    assert [row["run"].split(" (")[0] for row in result["accuracy"]] == [
+        "loralab, batch 16", "loralab, batch 64, lr x4", "loralab, batch 64, lr x4, bf16 base", "HF Trainer, lab settings",
+    ]
     assert all(0 <= row["held-out acc"] <= 1 for row in result["accuracy"])
     trainable = [row["trainable params"] for row in result["memory"]["rows"]]
-    assert trainable[1] == trainable[2] < trainable[0] == trainable[3]  # checkpointing trains the same weights
+    assert trainable[1] == trainable[2] == trainable[3] == trainable[4] < trainable[0] == trainable[5]  # levers train the same weights
     rows = result["rows"]
     assert [row["key"] for row in rows] == ROWS_BUT_COMPILED
     assert [row["error"] for row in rows if "error" in row] == []
     assert all(row["samples/s"] > 0 and row["timed steps"] == 3 for row in rows)
+    assert {row["precision"] for row in rows if "bf16-base" in row["key"]} == {"bf16 base, fp32 LoRA"}
     padding = {row["key"]: row["padding %"] for row in rows}
     assert padding["loralab-256-buckets"] > padding["loralab-256"]  # the lengths-to-x64 lever reached the batches
     assert padding["hf-tuned-x64"] > padding["hf-tuned"]
