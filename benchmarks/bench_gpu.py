@@ -64,7 +64,7 @@ from synthetic_distilbert import (
 from loralab.build import build_datamodule, build_module, build_trainer
 
 TINY_REVIEWS = 400
-TABLE_COLUMNS = ["row", "precision", "batch", "samples/s", "tokens/s", "padded tokens/s", "padding %", "MFU %", "MFU % real", "peak GiB"]
+TABLE_COLUMNS = ["row", "precision", "batch", "warm-up s", "samples/s", "tokens/s", "padded tokens/s", "padding %", "MFU %", "MFU % real", "peak GiB"]
 
 
 def hf_trainer_row(bench: Bench, batch_size: int, bf16: bool, pad_to_max_length: bool, group_by_length: bool,
@@ -110,6 +110,9 @@ ROWS: dict[str, tuple[str, Callable[[Bench], dict]]] = {
     "loralab-64-bf16-base": (
         "loralab, batch 64, bf16 base, lengths to x64", partial(loralab_row, batch_size=64, lr_scale=1.0, levers=(*BF16_BASE, BUCKETS)),
     ),
+    "loralab-64-compiled-buckets": (
+        "loralab, batch 64, compiled, lengths to x64", partial(loralab_row, batch_size=64, lr_scale=1.0, levers=("model.compile=true", BUCKETS)),
+    ),
     "loralab-256": ("loralab, batch 256, exact lengths", partial(loralab_row, batch_size=256, lr_scale=4.0, levers=(EXACT_LENGTHS,))),
     "loralab-256-fused": (
         "loralab, batch 256, fused AdamW, exact lengths",
@@ -127,6 +130,10 @@ ROWS: dict[str, tuple[str, Callable[[Bench], dict]]] = {
     "loralab-256-compiled-buckets": (  # not measured yet: does compiling pay once only 8 lengths occur?
         "loralab, batch 256, compiled, lengths to x64",
         partial(loralab_row, batch_size=256, lr_scale=4.0, levers=("model.compile=true", BUCKETS)),
+    ),
+    "loralab-256-compiled-dynamic": (  # one graph for every length, instead of one per length until dynamo generalises
+        "loralab, batch 256, compiled dynamic, lengths to x64",
+        partial(loralab_row, batch_size=256, lr_scale=4.0, levers=("model.compile={dynamic:true}", BUCKETS)),
     ),
     "loralab-256-bf16-base": (
         "loralab, batch 256, bf16 base, lengths to x64", partial(loralab_row, batch_size=256, lr_scale=4.0, levers=(*BF16_BASE, BUCKETS)),
@@ -180,6 +187,7 @@ def run_benchmark(args: argparse.Namespace, work_dir: Path) -> None:
             traceback.print_exc()
             figures = {"error": f"{type(error).__name__}: {error}"}
         rows.append({"row": name, "key": key, **figures})
+        print(f"{name}: {figures}", flush=True)  # a run cut short by a time limit still leaves its rows
     if args.profile:
         name, run = ROWS[args.profile_row]
         print(f"profiling {name} ...", flush=True)

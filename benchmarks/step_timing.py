@@ -48,6 +48,7 @@ class TimedSteps:
         self.warmup_steps, self.timed_steps = warmup_steps, timed_steps
         self.shapes: list[tuple[int, int]] = []
         self.real_tokens: list[torch.Tensor] = []
+        self.first_batch: float | None = None  # clock at the first forward: warm-up seconds include compiling
         self.start: tuple[float, int] | None = None  # (clock, batches seen) when the warm-up ended
         self.stop: tuple[float, int] | None = None
         # Kept out of torch.compile's graph (model.compile=true): a Python side effect, not model code.
@@ -55,6 +56,8 @@ class TimedSteps:
 
     def _record_batch(self, module: nn.Module, args: tuple, kwargs: dict) -> None:
         mask = kwargs["attention_mask"]
+        if self.first_batch is None:
+            self.first_batch = time.perf_counter()
         self.shapes.append(tuple(mask.shape))
         self.real_tokens.append(mask.sum())
 
@@ -80,7 +83,7 @@ class TimedSteps:
         # the work the reviews needed: padding tokens cost time but are not useful FLOPs
         useful_flops = sum(shape.lora_training_flops(tokens, length) for tokens, (_, length) in zip(real_per_batch, shapes))
         return {
-            "timed steps": len(shapes), "seconds": seconds, "samples/s": sum(batch for batch, _ in shapes) / seconds,
+            "warm-up s": self.start[0] - self.first_batch, "timed steps": len(shapes), "seconds": seconds, "samples/s": sum(batch for batch, _ in shapes) / seconds,
             "tokens/s": real / seconds, "padded tokens/s": padded / seconds, "padding %": 100 * (1 - real / padded),
             "MFU %": 100 * flops / seconds / PEAK_FLOPS, "MFU % real": 100 * useful_flops / seconds / PEAK_FLOPS,
         }
