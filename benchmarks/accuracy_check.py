@@ -9,7 +9,14 @@ from functools import partial
 from pathlib import Path
 
 import numpy as np
-from bench_setup import BF16_BASE, BUCKETS, DISTILBERT_QKV, TRAINER, Bench, precision_label
+from bench_setup import (
+    BF16_BASE,
+    BUCKETS,
+    DISTILBERT_QKV,
+    TRAINER,
+    Bench,
+    precision_label,
+)
 from fit_only import compose_config, fit_only_overrides
 from hf_baseline import hf_trainer, lab_padded_length, peft_lora_model, tokenized_items
 from omegaconf import DictConfig

