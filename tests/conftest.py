@@ -29,6 +29,9 @@ def _offline(monkeypatch, tmp_path):
     """Nothing in the tests may reach the network; each test gets its own cache."""
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
+    # huggingface_hub reads the variable once, at import, which collection has already done: without
+    # this, a Hub id went to the network and waited 46 s for its retries to time out.
+    monkeypatch.setattr("huggingface_hub.constants.HF_HUB_OFFLINE", True)
     monkeypatch.setenv("LORALAB_CACHE_DIR", str(tmp_path / "cache"))
 
 
