@@ -72,7 +72,8 @@ def draw_epoch_curves(history: list[dict[str, float]]) -> plt.Figure:
             if points:
                 axis.plot(*zip(*points), marker="o", label=label)
         axis.set_xlabel("epoch")
-        axis.xaxis.set_major_locator(MaxNLocator(integer=True))
+        axis.set_xlim(0.5, len(history) + 0.5)  # whole epochs as ticks, even for a one-epoch run
+        axis.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))
         axis.set_title(title)
         axis.grid(alpha=0.3)
         axis.legend()
