@@ -40,7 +40,7 @@ def test_tiny_gpu_benchmark_runs_every_section_on_cpu(tmp_path):
     rows = result["rows"]
     assert [row["key"] for row in rows] == ROWS_BUT_COMPILED
     assert [row["error"] for row in rows if "error" in row] == []
-    assert all(row["samples/s"] > 0 and row["timed steps"] == 3 for row in rows)
+    assert all(row["samples/s"] > 0 and row["timed steps"] == 3 and row["warm-up s"] > 0 for row in rows)
     assert {row["precision"] for row in rows if "bf16-base" in row["key"]} == {"bf16 base, fp32 LoRA"}
     padding = {row["key"]: row["padding %"] for row in rows}
     assert padding["loralab-256-buckets"] > padding["loralab-256"]  # the lengths-to-x64 lever reached the batches
