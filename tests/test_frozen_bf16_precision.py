@@ -79,6 +79,16 @@ def test_a_module_keeps_one_dtype_and_converting_twice_hooks_once():
     assert net(torch.randn(2, 4)).dtype == torch.float32
 
 
+def test_a_compiled_model_gets_a_warning(caplog):
+    """Measured on an H200: the two levers together ran 4x slower than either alone."""
+    net = torch.nn.Sequential(torch.nn.Linear(4, 4))
+    FrozenBF16Precision().convert_module(net)
+    assert "model.compile" not in caplog.text
+    net.compile()  # lazy: nothing compiles until the first call
+    FrozenBF16Precision().convert_module(net)
+    assert "drop one of them" in caplog.text
+
+
 def test_training_run_with_bf16_base_saves_an_fp32_adapter(backbone, tmp_path):
     """Through train.py's path: the Trainer built from conf/trainer/gpu_bf16_base.yaml (on the CPU)."""
     overrides = quiet_run_overrides(write_tiny_data(tmp_path / "data")) + [
