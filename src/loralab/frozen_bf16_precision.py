@@ -12,7 +12,7 @@ from torch import nn
 
 log = logging.getLogger(__name__)
 
-_HOOKED = "_loralab_casts_inputs"  # set on a module whose input cast is registered
+_INPUT_DTYPE = "_loralab_input_dtype"  # set on a module whose input cast is registered: what it casts to
 
 
 def _cast_floating(value: Any, dtype: torch.dtype) -> Any:
@@ -22,7 +22,7 @@ def _cast_floating(value: Any, dtype: torch.dtype) -> Any:
 
 
 def _cast_inputs_to_own_dtype(module: nn.Module, args: tuple, kwargs: dict) -> tuple[tuple, dict]:
-    dtype = next(p for p in module.parameters(recurse=False) if p.is_floating_point()).dtype
+    dtype = getattr(module, _INPUT_DTYPE)
     return tuple(_cast_floating(a, dtype) for a in args), {k: _cast_floating(v, dtype) for k, v in kwargs.items()}
 
 
@@ -57,7 +57,7 @@ class FrozenBF16Precision(Precision):
             dtype = torch.float32 if any(p.requires_grad for p in own) else torch.bfloat16
             for parameter in own:
                 parameter.data = parameter.data.to(dtype)
-            if not getattr(submodule, _HOOKED, False):
+            if not hasattr(submodule, _INPUT_DTYPE):
                 submodule.register_forward_pre_hook(_cast_inputs_to_own_dtype, with_kwargs=True)
-                setattr(submodule, _HOOKED, True)
+            setattr(submodule, _INPUT_DTYPE, dtype)  # read on every forward: no search of the parameters there
         return module
