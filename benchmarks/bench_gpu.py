@@ -38,6 +38,7 @@ from bench_setup import (
     BF16_BASE,
     BUCKETS,
     EXACT_LENGTHS,
+    FOREACH_ADAMW,
     FUSED_ADAMW,
     Bench,
     precision_label,
@@ -102,23 +103,31 @@ ROWS: dict[str, tuple[str, Callable[[Bench], dict]]] = {
         "HF Trainer, tuned, lengths to x64",
         partial(hf_trainer_row, batch_size=64, bf16=True, pad_to_max_length=False, group_by_length=True, pad_to_multiple_of=64),
     ),
-    "loralab-64": ("loralab, batch 64, exact lengths", partial(loralab_row, batch_size=64, lr_scale=1.0, levers=(EXACT_LENGTHS,))),
+    "loralab-64": (
+        "loralab, batch 64, exact lengths", partial(loralab_row, batch_size=64, lr_scale=1.0, levers=(FOREACH_ADAMW, EXACT_LENGTHS)),
+    ),
     "loralab-64-fast": (
         "loralab, batch 64, fused AdamW, lengths to x64",
         partial(loralab_row, batch_size=64, lr_scale=1.0, levers=(FUSED_ADAMW, BUCKETS)),
     ),
     "loralab-64-bf16-base": (
-        "loralab, batch 64, bf16 base, lengths to x64", partial(loralab_row, batch_size=64, lr_scale=1.0, levers=(*BF16_BASE, BUCKETS)),
+        "loralab, batch 64, bf16 base, lengths to x64",
+        partial(loralab_row, batch_size=64, lr_scale=1.0, levers=(FOREACH_ADAMW, *BF16_BASE, BUCKETS)),
     ),
     "loralab-64-compiled-buckets": (
-        "loralab, batch 64, compiled, lengths to x64", partial(loralab_row, batch_size=64, lr_scale=1.0, levers=("model.compile=true", BUCKETS)),
+        "loralab, batch 64, compiled, lengths to x64",
+        partial(loralab_row, batch_size=64, lr_scale=1.0, levers=(FOREACH_ADAMW, "model.compile=true", BUCKETS)),
     ),
-    "loralab-256": ("loralab, batch 256, exact lengths", partial(loralab_row, batch_size=256, lr_scale=4.0, levers=(EXACT_LENGTHS,))),
+    "loralab-256": (
+        "loralab, batch 256, exact lengths", partial(loralab_row, batch_size=256, lr_scale=4.0, levers=(FOREACH_ADAMW, EXACT_LENGTHS)),
+    ),
     "loralab-256-fused": (
         "loralab, batch 256, fused AdamW, exact lengths",
         partial(loralab_row, batch_size=256, lr_scale=4.0, levers=(FUSED_ADAMW, EXACT_LENGTHS)),
     ),
-    "loralab-256-buckets": ("loralab, batch 256, lengths to x64", partial(loralab_row, batch_size=256, lr_scale=4.0, levers=(BUCKETS,))),
+    "loralab-256-buckets": (  # the default settings before fused AdamW
+        "loralab, batch 256, lengths to x64", partial(loralab_row, batch_size=256, lr_scale=4.0, levers=(FOREACH_ADAMW, BUCKETS)),
+    ),
     "loralab-256-fused-buckets": (
         "loralab, batch 256, fused AdamW, lengths to x64",
         partial(loralab_row, batch_size=256, lr_scale=4.0, levers=(FUSED_ADAMW, BUCKETS)),
@@ -129,18 +138,19 @@ ROWS: dict[str, tuple[str, Callable[[Bench], dict]]] = {
     ),
     "loralab-256-compiled-buckets": (  # compiling pays once only 8 lengths occur (after ~40 s of it)
         "loralab, batch 256, compiled, lengths to x64",
-        partial(loralab_row, batch_size=256, lr_scale=4.0, levers=("model.compile=true", BUCKETS)),
+        partial(loralab_row, batch_size=256, lr_scale=4.0, levers=(FOREACH_ADAMW, "model.compile=true", BUCKETS)),
     ),
     "loralab-256-compiled-dynamic": (  # one graph for every length, instead of one per length until dynamo generalises
         "loralab, batch 256, compiled dynamic, lengths to x64",
-        partial(loralab_row, batch_size=256, lr_scale=4.0, levers=("model.compile={dynamic:true}", BUCKETS)),
+        partial(loralab_row, batch_size=256, lr_scale=4.0, levers=(FOREACH_ADAMW, "model.compile={dynamic:true}", BUCKETS)),
     ),
     "loralab-256-bf16-base": (
-        "loralab, batch 256, bf16 base, lengths to x64", partial(loralab_row, batch_size=256, lr_scale=4.0, levers=(*BF16_BASE, BUCKETS)),
+        "loralab, batch 256, bf16 base, lengths to x64",
+        partial(loralab_row, batch_size=256, lr_scale=4.0, levers=(FOREACH_ADAMW, *BF16_BASE, BUCKETS)),
     ),
     "loralab-256-bf16-base-compiled": (
         "loralab, batch 256, bf16 base, compiled, lengths to x64",
-        partial(loralab_row, batch_size=256, lr_scale=4.0, levers=(*BF16_BASE, "model.compile=true", BUCKETS)),
+        partial(loralab_row, batch_size=256, lr_scale=4.0, levers=(FOREACH_ADAMW, *BF16_BASE, "model.compile=true", BUCKETS)),
     ),
 }
 

@@ -67,6 +67,28 @@ def test_optimizer_presets_train(tiny_data_dir, tmp_path, optim):
     assert metrics["epochs"] == 1 and metrics["test/acc"] >= 0.5
 
 
+@pytest.mark.parametrize("optim", ["adamw", "adamw_warmup"])
+def test_adamw_presets_are_fused_and_step_as_the_unfused_loop(tmp_path, optim):
+    """Fused AdamW is the presets' default for speed (2x faster steps on CPU); it must not change
+    what a step does."""
+    import torch
+    from hydra.utils import instantiate
+
+    factory = instantiate(compose_train_config(tmp_path, [f"optim={optim}"]).optim.optimizer)
+    torch.manual_seed(0)
+    start, gradients = torch.randn(5, 3), [torch.randn(5, 3) for _ in range(3)]
+    weights = {}
+    for fused in (True, False):
+        weight = torch.nn.Parameter(start.clone())
+        optimizer = factory([weight]) if fused else factory([weight], fused=False)
+        assert optimizer.defaults["fused"] is fused
+        for gradient in gradients:
+            weight.grad = gradient.clone()
+            optimizer.step()
+        weights[fused] = weight.detach()
+    torch.testing.assert_close(weights[True], weights[False])
+
+
 def test_train_py_entry_point(tiny_data_dir, tmp_path):
     run_dir = tmp_path / "cli_run"
     overrides = tiny_run_overrides(tiny_data_dir) + ["data=ag_news", "data.name=imdb", f"hydra.run.dir={run_dir}"]

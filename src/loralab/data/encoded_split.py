@@ -58,9 +58,9 @@ class EncodedSplit(Dataset):
 
     def __getitems__(self, indices: list[int]) -> dict[str, torch.Tensor]:
         """A whole padded batch in a few array operations (the DataLoader asks for batches this way
-        when a dataset offers it): no Python loop over examples. NumPy, not torch: for arrays this
-        small torch's per-operation overhead (and its thread pool, when the cores are busy)
-        dominates; NumPy fetches an IMDb epoch's batches several times faster."""
+        when a dataset offers it). NumPy, not torch: for arrays this small torch's per-operation
+        overhead (and its thread pool, when the cores are busy) dominates. The examples' slices are
+        joined with one ``concatenate``: cheaper than gathering a batch x width index array."""
         index = np.asarray(indices, dtype=np.int64)
         offsets = self.offsets.numpy()
         starts = offsets[index]
@@ -70,7 +70,9 @@ class EncodedSplit(Dataset):
         positions = np.arange(self._batch_width(int(lengths.max()) if len(index) else 0))
         attention_mask = positions < lengths[:, None]
         input_ids = np.full(attention_mask.shape, self.pad_id, dtype=np.int64)
-        input_ids[attention_mask] = self.ids.numpy()[(starts[:, None] + positions)[attention_mask]]
+        ids = self.ids.numpy()
+        ends = starts + lengths
+        input_ids[attention_mask] = np.concatenate([ids[start:end] for start, end in zip(starts.tolist(), ends.tolist())] or [ids[:0]])
         return {
             "input_ids": torch.from_numpy(input_ids),
             "attention_mask": torch.from_numpy(attention_mask.astype(np.int64)),
