@@ -108,11 +108,10 @@ class TextClassificationDataModule(L.LightningDataModule):
             self.data_fingerprints[split_name] = {"rows": len(split), "sha256": split.fingerprint()}
         self.tokenizer.fit(train, self.cache_dir)
         for split_name, split in text_splits.items():
-            encoded = encode_cached(split, self.tokenizer, self.cache_dir, self.data_fingerprints[split_name]["sha256"])
-            encoded.max_length = self.max_length
-            encoded.pad_id = self.tokenizer.pad_id
-            encoded.pad_to_multiple_of = self.pad_to_multiple_of
-            self.splits[split_name] = encoded
+            self.splits[split_name] = encode_cached(
+                split, self.tokenizer, self.cache_dir, self.data_fingerprints[split_name]["sha256"],
+                max_length=self.max_length, pad_id=self.tokenizer.pad_id, pad_to_multiple_of=self.pad_to_multiple_of,
+            )
         self.data_source = raw.source
         log.info("%s from %s: %s", self.name, raw.source, ", ".join(f"{k} {len(v)}" for k, v in self.splits.items()))
 

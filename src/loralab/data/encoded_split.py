@@ -40,12 +40,13 @@ class EncodedSplit(Dataset):
         self.pad_to_multiple_of = pad_to_multiple_of
 
     @classmethod
-    def from_lists(cls, token_ids: list[list[int]], labels: list[int]) -> EncodedSplit:
+    def from_lists(cls, token_ids: list[list[int]], labels: list[int], **batching) -> EncodedSplit:
+        """``batching``: ``max_length``, ``pad_id``, ``pad_to_multiple_of`` as in the constructor."""
         lengths = torch.tensor([len(ids) for ids in token_ids], dtype=torch.int64)
         offsets = torch.zeros(len(token_ids) + 1, dtype=torch.int64)
         torch.cumsum(lengths, dim=0, out=offsets[1:])
         flat = torch.from_numpy(np.concatenate([np.asarray(ids, dtype=np.int32) for ids in token_ids] or [np.zeros(0, np.int32)]))
-        return cls(flat, offsets, torch.tensor(labels, dtype=torch.int64))
+        return cls(flat, offsets, torch.tensor(labels, dtype=torch.int64), **batching)
 
     def __len__(self) -> int:
         return len(self.labels)
@@ -97,15 +98,18 @@ class EncodedSplit(Dataset):
         return lengths.clamp(max=self.max_length) if self.max_length is not None else lengths
 
 
-def encode_cached(split: TextSplit, encoder: Encoder, cache_dir: str | Path, split_fingerprint: str | None = None) -> EncodedSplit:
+def encode_cached(
+    split: TextSplit, encoder: Encoder, cache_dir: str | Path, split_fingerprint: str | None = None, **batching
+) -> EncodedSplit:
     """Encode ``split``, or load it from ``cache_dir`` if this data and tokenizer were seen before
-    (``split_fingerprint``: ``split.fingerprint()`` when the caller has it already)."""
+    (``split_fingerprint``: ``split.fingerprint()`` when the caller has it already). ``batching``
+    (``max_length``, ``pad_id``, ``pad_to_multiple_of``) shapes the batches, not the cached ids."""
     key = hashlib.sha256(((split_fingerprint or split.fingerprint()) + encoder.fingerprint()).encode()).hexdigest()[:32]
     path = Path(cache_dir) / "tokens" / f"{key}.safetensors"
     if path.is_file():
         tensors = load_file(path)
-        return EncodedSplit(tensors["ids"], tensors["offsets"], tensors["labels"])
-    encoded = EncodedSplit.from_lists(encoder.encode(split.texts), split.labels)
+        return EncodedSplit(tensors["ids"], tensors["offsets"], tensors["labels"], **batching)
+    encoded = EncodedSplit.from_lists(encoder.encode(split.texts), split.labels, **batching)
     tensors = {"ids": encoded.ids, "offsets": encoded.offsets, "labels": encoded.labels}
     atomic_write(path, lambda tmp: save_file(tensors, str(tmp)))
     return encoded
