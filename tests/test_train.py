@@ -5,7 +5,9 @@ import subprocess
 import sys
 
 import pytest
+import torch
 from conftest import PROJECT_ROOT, compose_train_config, tiny_run_overrides
+from hydra.utils import instantiate
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from loralab.training import train
@@ -71,9 +73,6 @@ def test_optimizer_presets_train(tiny_data_dir, tmp_path, optim):
 def test_adamw_presets_are_fused_and_step_as_the_unfused_loop(tmp_path, optim):
     """Fused AdamW is the presets' default for speed (2x faster steps on CPU); it must not change
     what a step does."""
-    import torch
-    from hydra.utils import instantiate
-
     factory = instantiate(compose_train_config(tmp_path, [f"optim={optim}"]).optim.optimizer)
     torch.manual_seed(0)
     start, gradients = torch.randn(5, 3), [torch.randn(5, 3) for _ in range(3)]
