@@ -10,6 +10,7 @@ from conftest import PROJECT_ROOT, compose_train_config, tiny_run_overrides
 from hydra.utils import instantiate
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
+from loralab.build import build_datamodule, build_module, build_trainer
 from loralab.training import train
 
 REQUIRED_METRICS = {"val/acc_best", "test/acc", "test/loss", "trainable_params", "total_params", "train_seconds", "epochs"}
@@ -86,6 +87,21 @@ def test_adamw_presets_are_fused_and_step_as_the_unfused_loop(tmp_path, optim):
             optimizer.step()
         weights[fused] = weight.detach()
     torch.testing.assert_close(weights[True], weights[False])
+
+
+@pytest.mark.parametrize("clip", ["null", "1.0"])
+def test_clipping_under_mixed_precision_steps_adamw_unfused(tiny_data_dir, tmp_path, clip):
+    """Lightning refuses to clip under mixed precision with an optimizer that unscales its own
+    gradients, as fused AdamW does: with clipping on, the preset must step unfused instead."""
+    overrides = tiny_run_overrides(tiny_data_dir) + [
+        "trainer.precision=bf16-mixed", f"trainer.gradient_clip_val={clip}", "++trainer.max_steps=2",
+    ]
+    cfg = compose_train_config(tmp_path / "run", overrides)
+    datamodule = build_datamodule(cfg)
+    trainer = build_trainer(cfg)
+    trainer.fit(build_module(cfg, datamodule), datamodule=datamodule)
+    assert trainer.global_step == 2
+    assert trainer.optimizers[0].defaults["fused"] is (clip == "null")
 
 
 def test_train_py_entry_point(tiny_data_dir, tmp_path):

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import inspect
+import logging
 from collections.abc import Callable, Iterable
 
 import lightning as L
 import torch
+from lightning.pytorch.plugins.precision import MixedPrecision
 from torch import nn
 from torchmetrics import MaxMetric
 
 from loralab.epoch_metrics import ClassificationEpochMetrics
+
+log = logging.getLogger(__name__)
 
 OptimizerFactory = Callable[[Iterable[nn.Parameter]], torch.optim.Optimizer]
 SchedulerFactory = Callable[[torch.optim.Optimizer], torch.optim.lr_scheduler.LRScheduler]
@@ -104,13 +108,23 @@ class TextClassificationModule(L.LightningModule):
             return {}
         return {"num_training_steps": int(self.trainer.estimated_stepping_batches)}
 
+    def _unfused_if_clipping_mixed_precision(self) -> dict:
+        """Lightning clips gradients under mixed precision only when the optimizer leaves unscaling
+        to it, which a fused optimizer does not (it raises); such a run steps unfused instead."""
+        keywords = getattr(self.optimizer_factory, "keywords", {})
+        clipping = bool(self.trainer.gradient_clip_val)
+        if keywords.get("fused") and clipping and isinstance(self.trainer.precision_plugin, MixedPrecision):
+            log.info("gradient clipping under mixed precision: the optimizer steps unfused (Lightning cannot clip a fused one)")
+            return {"fused": False}
+        return {}
+
     def configure_optimizers(self):
         if self.optimizer_factory is None:
             raise ValueError("this module was built for evaluation only (no optimizer); pass optimizer= to train it")
         trainable = [p for p in self.parameters() if p.requires_grad]
         if not trainable:
             raise ValueError("the model has no trainable parameters; check model.lora and model.freeze_embeddings")
-        optimizer = self.optimizer_factory(trainable)
+        optimizer = self.optimizer_factory(trainable, **self._unfused_if_clipping_mixed_precision())
         if self.scheduler_factory is None:
             return optimizer
         scheduler = self.scheduler_factory(optimizer, **self._schedule_length())
