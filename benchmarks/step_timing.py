@@ -83,7 +83,8 @@ class TimedSteps:
         # the work the reviews needed: padding tokens cost time but are not useful FLOPs
         useful_flops = sum(shape.lora_training_flops(tokens, length) for tokens, (_, length) in zip(real_per_batch, shapes))
         return {
-            "warm-up s": self.start[0] - self.first_batch, "timed steps": len(shapes), "seconds": seconds, "samples/s": sum(batch for batch, _ in shapes) / seconds,
+            "warm-up s": self.start[0] - self.first_batch, "timed steps": len(shapes), "seconds": seconds,
+            "samples/s": sum(batch for batch, _ in shapes) / seconds,
             "tokens/s": real / seconds, "padded tokens/s": padded / seconds, "padding %": 100 * (1 - real / padded),
             "MFU %": 100 * flops / seconds / PEAK_FLOPS, "MFU % real": 100 * useful_flops / seconds / PEAK_FLOPS,
         }

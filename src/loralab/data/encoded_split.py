@@ -91,10 +91,13 @@ class EncodedSplit(Dataset):
     @cached_property
     def _longest_example(self) -> int:
         """From the offsets alone, which never change (``max_length`` may be set later)."""
-        return int((self.offsets[1:] - self.offsets[:-1]).max()) if len(self) else 0
+        return int(self._uncut_lengths().max()) if len(self) else 0
+
+    def _uncut_lengths(self) -> torch.Tensor:
+        return self.offsets[1:] - self.offsets[:-1]
 
     def lengths(self) -> torch.Tensor:
-        lengths = self.offsets[1:] - self.offsets[:-1]
+        lengths = self._uncut_lengths()
         return lengths.clamp(max=self.max_length) if self.max_length is not None else lengths
 
 
