@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from loralab.cli_errors import run_cli
-from loralab.evaluation import evaluate_run
+from loralab.tools.evaluation import evaluate_run
 
 CONFIG_DIR = Path(__file__).resolve().parent / "conf"
 

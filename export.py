@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from loralab.cli_errors import run_cli
-from loralab.export import export_merged
+from loralab.tools.merged_export import export_merged
 
 CONFIG_DIR = Path(__file__).resolve().parent / "conf"
 

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from loralab.cli_errors import run_cli
-from loralab.prediction import predict_texts
+from loralab.tools.prediction import predict_texts
 
 CONFIG_DIR = Path(__file__).resolve().parent / "conf"
 

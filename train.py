@@ -15,9 +15,9 @@ from hydra.types import RunMode
 from omegaconf import DictConfig
 
 from loralab.cli_errors import run_cli
-from loralab.resume import resume_arguments
-from loralab.sweep_jobs import train_or_record_failure
-from loralab.training import train
+from loralab.runs.resume import resume_arguments
+from loralab.sweeps.jobs import train_or_record_failure
+from loralab.training.experiment import train
 
 
 @hydra.main(version_base="1.3", config_path="conf", config_name="train")

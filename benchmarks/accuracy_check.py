@@ -24,7 +24,7 @@ from report import print_table
 from step_timing import with_peak_memory
 from synthetic_distilbert import write_imdb_folder
 
-from loralab.build import build_datamodule, build_module, build_trainer
+from loralab.training.components import build_datamodule, build_module, build_trainer
 from loralab.data.text_split import TextSplit, train_val_split
 
 ACCURACY_TRAIN, ACCURACY_HELD_OUT = 4000, 1000

@@ -28,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from fit_only import compose_config, fit_only_overrides
 from report import machine, print_table, write_json
 
-from loralab.build import build_datamodule, build_module, build_trainer
+from loralab.training.components import build_datamodule, build_module, build_trainer
 from loralab.lora import apply_lora
 
 # torchtext's basic_english, which the lab used: regex passes in Python for every review, every epoch.

@@ -62,7 +62,7 @@ from synthetic_distilbert import (
     write_imdb_folder,
 )
 
-from loralab.build import build_datamodule, build_module, build_trainer
+from loralab.training.components import build_datamodule, build_module, build_trainer
 
 TINY_REVIEWS = 400
 TABLE_COLUMNS = ["row", "precision", "batch", "warm-up s", "samples/s", "tokens/s", "padded tokens/s", "padding %", "MFU %", "MFU % real", "peak GiB"]

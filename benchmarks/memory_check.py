@@ -11,7 +11,8 @@ from report import print_table
 from step_timing import CUDA, with_peak_memory
 from synthetic_distilbert import LAB_MAX_LENGTH, SPECIAL_TOKENS
 
-from loralab.build import build_module, build_trainer, instantiate
+from loralab.instantiate import instantiate
+from loralab.training.components import build_module, build_trainer
 
 MEMORY_BATCH, MEMORY_STEPS = 32, 3
 

@@ -7,7 +7,7 @@ import argparse
 import shutil
 import subprocess
 
-from loralab.tensorboard_server import tensorboard_server
+from loralab.runs.tensorboard_server import tensorboard_server
 
 
 def main() -> None:

@@ -4,7 +4,7 @@ import pytest
 import torch
 from torchmetrics.classification import MulticlassAccuracy, MulticlassF1Score
 
-from loralab.epoch_metrics import ClassificationEpochMetrics
+from loralab.training.epoch_metrics import ClassificationEpochMetrics
 
 
 @pytest.mark.parametrize("num_classes, label_classes", [(2, 2), (4, 4), (4, 3)])  # (4, 3): a class never seen

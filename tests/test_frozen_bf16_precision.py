@@ -10,9 +10,9 @@ from conftest import (
 )
 from safetensors.torch import load_file
 
-from loralab.frozen_bf16_precision import FrozenBF16Precision
+from loralab.plugins.frozen_bf16_precision import FrozenBF16Precision
 from loralab.models import apply_peft_lora, build_hf_classifier
-from loralab.training import train
+from loralab.training.experiment import train
 
 HEAD = ["pre_classifier", "classifier"]
 

@@ -15,11 +15,12 @@ from conftest import (
 from omegaconf import OmegaConf
 from safetensors.torch import load_file
 
-from loralab.build import compiled, instantiate
+from loralab.instantiate import instantiate
+from loralab.models.from_config import compiled
 from loralab.data import PadCollator, PretrainedTokenizer
 from loralab.models import apply_peft_lora, build_hf_classifier
-from loralab.run_model import compose_run_config, load_run_net
-from loralab.training import train
+from loralab.runs.run_model import compose_run_config, load_run_net
+from loralab.training.experiment import train
 
 CONFIG_DIR = PROJECT_ROOT / "conf"
 
@@ -119,7 +120,7 @@ def test_plain_peft_reload_reproduces_the_run(peft_run, backbone):
         merged = ours.merge_and_unload()
         torch.testing.assert_close(merged(**batch).logits, plain(**batch).logits, atol=1e-5, rtol=0)
 
-    from loralab.evaluation import evaluate_run
+    from loralab.tools.evaluation import evaluate_run
 
     evaluated = evaluate_run(run_dir, CONFIG_DIR, [f"paths.cache_dir={run_dir.parent / 'cache'}"])
     assert evaluated["test/acc"] == pytest.approx(metrics["test/acc"], abs=1e-6)
@@ -136,8 +137,8 @@ def test_unfrozen_embeddings_train_and_are_saved(backbone, tmp_path):
 def test_predict_and_merged_export_of_a_peft_run(peft_run, tmp_path):
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-    from loralab.export import export_merged
-    from loralab.prediction import predict_texts
+    from loralab.tools.merged_export import export_merged
+    from loralab.tools.prediction import predict_texts
 
     run_dir, _ = peft_run
     texts = ["a wonderful film", "awful and boring"]

@@ -6,7 +6,7 @@ import pytest
 from conftest import REAL_DATA_DIR, compose_train_config, tiny_run_overrides
 
 from loralab.data import load_raw_data
-from loralab.training import train
+from loralab.training.experiment import train
 
 pytestmark = [
     pytest.mark.slow,

@@ -17,10 +17,10 @@ from conftest import (
     write_parquet,
 )
 
-from loralab.classification_module import TextClassificationModule
-from loralab.finite_loss import NonFiniteLossError
-from loralab.resume import resume_arguments
-from loralab.training import train
+from loralab.training.classification_module import TextClassificationModule
+from loralab.callbacks.finite_loss import NonFiniteLossError
+from loralab.runs.resume import resume_arguments
+from loralab.training.experiment import train
 
 
 def _run(args, **kwargs):
@@ -118,7 +118,7 @@ def test_a_nan_loss_checked_every_few_steps_is_still_caught_before_the_next_chec
 
 
 def test_checkpoints_are_written_atomically(tiny_data_dir, tmp_path):
-    from loralab.atomic_checkpoints import AtomicCheckpointIO
+    from loralab.plugins.atomic_checkpoints import AtomicCheckpointIO
 
     path = tmp_path / "checkpoints" / "last.ckpt"
     AtomicCheckpointIO().save_checkpoint({"epoch": 1}, path)

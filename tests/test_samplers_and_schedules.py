@@ -2,7 +2,7 @@ import pytest
 import torch
 
 from loralab.data import EpochShuffleSampler, LengthGroupedSampler
-from loralab.schedules import linear_warmup_decay
+from loralab.training.schedules import linear_warmup_decay
 
 
 def _batches(sampler, batch_size):

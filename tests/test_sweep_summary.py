@@ -10,7 +10,7 @@ import sys
 import pytest
 from conftest import PROJECT_ROOT, tiny_run_overrides, write_tiny_data
 
-from loralab.tensorboard_server import get_json, tensorboard_server
+from loralab.runs.tensorboard_server import get_json, tensorboard_server
 
 
 def run_train(args, tmp_path, timeout=600):
@@ -52,7 +52,7 @@ def test_the_summary_rebuilds_from_a_sweep_with_a_killed_job(finished_sweep, tmp
     sweep_dir = shutil.copytree(finished_sweep, tmp_path / "copy")
     (sweep_dir / "1" / "metrics.json").unlink()  # as if job 1 had been killed
     rebuilt = subprocess.run(
-        [sys.executable, "-m", "loralab.sweep_summary", str(sweep_dir)], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120
+        [sys.executable, "-m", "loralab.sweeps.summary", str(sweep_dir)], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120
     )
     assert rebuilt.returncode == 0, rebuilt.stderr[-2000:]
     rows = list(csv.DictReader((sweep_dir / "summary.csv").open()))

@@ -10,8 +10,8 @@ from conftest import PROJECT_ROOT, compose_train_config, tiny_run_overrides
 from hydra.utils import instantiate
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-from loralab.build import build_datamodule, build_module, build_trainer
-from loralab.training import train
+from loralab.training.components import build_datamodule, build_module, build_trainer
+from loralab.training.experiment import train
 
 REQUIRED_METRICS = {"val/acc_best", "test/acc", "test/loss", "trainable_params", "total_params", "train_seconds", "epochs"}
 
@@ -122,7 +122,7 @@ def test_a_required_key_left_unset_is_named(tiny_data_dir, tmp_path):
 
 
 def test_an_output_folder_that_cannot_be_written_is_refused_in_one_line(tiny_data_dir, tmp_path):
-    from loralab.output_check import unwritable_reason
+    from loralab.callbacks.output_check import unwritable_reason
 
     blocker = tmp_path / "a_file"
     blocker.write_text("keep me")

@@ -15,12 +15,12 @@ from conftest import (
 )
 from safetensors.torch import load_file, save_file
 
-from loralab.adapters import load_adapter, save_adapter
+from loralab.runs.lora_adapter import load_adapter, save_adapter
 from loralab.data import PadCollator
 from loralab.lora import apply_lora, merge_and_unload
 from loralab.models import TextClassifier
-from loralab.run_model import compose_run_config, load_run_net
-from loralab.training import train
+from loralab.runs.run_model import compose_run_config, load_run_net
+from loralab.training.experiment import train
 
 CONFIG_DIR = PROJECT_ROOT / "conf"
 
@@ -61,7 +61,7 @@ def test_lora_run_saves_only_the_trained_tensors(transfer_runs):
 
 
 def test_eval_of_the_reloaded_run_reproduces_its_test_metrics(transfer_runs):
-    from loralab.evaluation import evaluate_run
+    from loralab.tools.evaluation import evaluate_run
 
     metrics = evaluate_run(transfer_runs["lora"], CONFIG_DIR, [f"paths.cache_dir={transfer_runs['lora'].parent / 'cache'}"])
     assert metrics["test/acc"] == pytest.approx(transfer_runs["metrics"]["test/acc"], abs=1e-6)
@@ -193,7 +193,7 @@ def test_eval_and_predict_command_lines(transfer_runs):
 
 
 def test_exported_merged_model_serves_as_a_pretrained_run(transfer_runs, tmp_path):
-    from loralab.export import export_merged
+    from loralab.tools.merged_export import export_merged
     from loralab.models.pretrained import read_text_classifier_weights
 
     out = export_merged(transfer_runs["lora"], CONFIG_DIR, tmp_path / "merged")

@@ -12,7 +12,7 @@ from tokenizers import Regex, Tokenizer, models, normalizers, pre_tokenizers, tr
 from loralab.atomic_files import atomic_write_text
 from loralab.data.sources import load_raw_data
 from loralab.data.text_split import TextSplit
-from loralab.run_files import VOCAB_FILE, find_run_file
+from loralab.runs.run_files import VOCAB_FILE, find_run_file
 
 log = logging.getLogger(__name__)
 

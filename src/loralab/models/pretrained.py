@@ -7,7 +7,7 @@ from pathlib import Path
 import torch
 from safetensors.torch import load_file
 
-from loralab.run_files import MODEL_FILE, PRETRAIN_HINT, find_run_file
+from loralab.runs.run_files import MODEL_FILE, PRETRAIN_HINT, find_run_file
 
 TEXT_CLASSIFIER_KEYS = {"embedding.weight", "fc1.weight", "fc1.bias", "fc2.weight", "fc2.bias"}
 

@@ -15,7 +15,7 @@ from torch import nn
 
 from loralab.atomic_files import atomic_write, atomic_write_json
 from loralab.lora import lora_layers
-from loralab.run_files import sha256_of
+from loralab.runs.run_files import sha256_of
 
 ADAPTER_WEIGHTS = "adapter_model.safetensors"
 ADAPTER_CONFIG = "adapter_config.json"

@@ -11,7 +11,7 @@ from pathlib import Path
 from torch import nn
 
 from loralab.atomic_files import atomic_write_json
-from loralab.run_files import sha256_of
+from loralab.runs.run_files import sha256_of
 
 BASE_RECORD = "loralab_base.json"   # beside PEFT's files: which backbone, and its weights' sha256
 

@@ -1,7 +1,7 @@
 """One table per sweep: ``summary.csv``, ``summary.md`` and ``summary.png`` in the sweep folder.
 
 Written by a Hydra callback when a multirun ends, and rebuilt from any sweep folder, a killed one
-included, with ``python -m loralab.sweep_summary <sweep folder>``.
+included, with ``python -m loralab.sweeps.summary <sweep folder>``.
 """
 
 from __future__ import annotations
@@ -17,9 +17,9 @@ from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
 
 from loralab.atomic_files import atomic_write_text
-from loralab.run_files import METRICS_FILE
-from loralab.sweep_jobs import FAILURE_FILE
-from loralab.sweep_plot import plot_sweep
+from loralab.runs.run_files import METRICS_FILE
+from loralab.sweeps.jobs import FAILURE_FILE
+from loralab.sweeps.plot import plot_sweep
 
 METRIC_COLUMNS = ["val/acc_best", "test/acc", "trainable_params", "adapter_bytes", "train_seconds"]
 # Read from each job's composed config, so the plot has them whether they were swept or not.
@@ -93,6 +93,6 @@ class SweepSummary(Callback):
 
 if __name__ == "__main__":
     if len(sys.argv) != 2:
-        raise SystemExit("usage: python -m loralab.sweep_summary <sweep folder>")
+        raise SystemExit("usage: python -m loralab.sweeps.summary <sweep folder>")
     for summary_row in write_sweep_summary(sys.argv[1]):
         print(summary_row)

@@ -20,7 +20,7 @@ def _finished(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def plot_sweep(rows: list[dict[str, Any]], path: str | Path) -> bool:
-    """Draw the finished jobs of ``rows`` (``sweep_summary.sweep_rows``) into ``path``; False when
+    """Draw the finished jobs of ``rows`` (``loralab.sweeps.summary.sweep_rows``) into ``path``; False when
     no job has finished, and then nothing is written."""
     done = _finished(rows)
     if not done:

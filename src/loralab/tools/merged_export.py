@@ -8,11 +8,11 @@ from pathlib import Path
 from safetensors.torch import save_file
 
 from loralab.atomic_files import atomic_write
-from loralab.build import instantiate
+from loralab.instantiate import instantiate
 from loralab.lora import merge_and_unload
-from loralab.peft_adapters import is_peft_model
-from loralab.run_files import MODEL_FILE, VOCAB_FILE
-from loralab.run_model import compose_run_config, load_run_net
+from loralab.runs.peft_adapter import is_peft_model
+from loralab.runs.run_files import MODEL_FILE, VOCAB_FILE
+from loralab.runs.run_model import compose_run_config, load_run_net
 
 
 def export_merged(run_dir: str | Path, config_dir: str | Path, out_dir: str | Path) -> Path:

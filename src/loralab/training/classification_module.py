@@ -12,7 +12,7 @@ from lightning.pytorch.plugins.precision import MixedPrecision
 from torch import nn
 from torchmetrics import MaxMetric
 
-from loralab.epoch_metrics import ClassificationEpochMetrics
+from loralab.training.epoch_metrics import ClassificationEpochMetrics
 
 log = logging.getLogger(__name__)
 

@@ -11,7 +11,7 @@ from lightning.pytorch.loggers import TensorBoardLogger
 from omegaconf import DictConfig, OmegaConf
 from torch.utils.tensorboard.summary import hparams
 
-from loralab.resume import override_key
+from loralab.runs.resume import override_key
 
 # Shown for every run, swept or not, so runs of different sweeps line up.
 HPARAM_KEYS = [

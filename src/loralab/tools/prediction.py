@@ -6,9 +6,9 @@ from pathlib import Path
 
 import torch
 
-from loralab.build import instantiate
+from loralab.instantiate import instantiate
 from loralab.data import PadCollator
-from loralab.run_model import compose_run_config, load_run_net
+from loralab.runs.run_model import compose_run_config, load_run_net
 
 
 @torch.no_grad()

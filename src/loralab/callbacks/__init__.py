@@ -1,0 +1,1 @@
+"""Callbacks that Lightning and Hydra load by ``_target_``."""

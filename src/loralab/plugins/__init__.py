@@ -1,0 +1,1 @@
+"""Lightning plugins loaded by ``_target_``: checkpoint I/O and precision."""

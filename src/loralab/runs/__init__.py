@@ -1,0 +1,1 @@
+"""Run folders: their files, the saved model or adapter, provenance, and resuming."""

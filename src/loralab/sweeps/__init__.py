@@ -1,0 +1,1 @@
+"""Sweeps: failed jobs recorded, and one summary table and plot per sweep folder."""

@@ -1,0 +1,1 @@
+"""What eval.py, predict.py and export.py do with a finished run folder."""

@@ -1,0 +1,37 @@
+"""Turn a composed config into the objects of a run: DataModule, LightningModule, Trainer."""
+
+from __future__ import annotations
+
+import lightning as L
+from omegaconf import DictConfig
+
+from loralab.data import TextClassificationDataModule
+from loralab.instantiate import instantiate
+from loralab.models.from_config import add_adapters, build_net, compiled
+from loralab.training.classification_module import TextClassificationModule
+
+
+def build_datamodule(cfg: DictConfig) -> TextClassificationDataModule:
+    """The DataModule with its data loaded and tokenizer fitted (the model's size depends on it)."""
+    datamodule = instantiate(cfg.data, tokenizer=instantiate(cfg.model.tokenizer))
+    datamodule.prepare_data()
+    datamodule.setup("fit")
+    return datamodule
+
+
+def build_module(cfg: DictConfig, datamodule: TextClassificationDataModule) -> TextClassificationModule:
+    """The LightningModule: network, adapters, optimizer and schedule."""
+    return TextClassificationModule(
+        net=compiled(add_adapters(cfg, build_net(cfg, datamodule.tokenizer)), cfg.model.get("compile")),
+        num_classes=datamodule.num_classes,
+        optimizer=instantiate(cfg.optim.optimizer),
+        scheduler=instantiate(cfg.optim.scheduler) if cfg.optim.get("scheduler") else None,
+        scheduler_interval=cfg.optim.get("scheduler_interval", "epoch"),
+    )
+
+
+def build_trainer(cfg: DictConfig) -> L.Trainer:
+    """The Trainer with every configured callback and logger that has a ``_target_``."""
+    callbacks = [instantiate(c) for c in (cfg.get("callbacks") or {}).values() if c and "_target_" in c]
+    loggers = [instantiate(c) for c in (cfg.get("logger") or {}).values() if c and "_target_" in c]
+    return instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False)
