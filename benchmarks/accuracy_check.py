@@ -24,8 +24,8 @@ from report import print_table
 from step_timing import with_peak_memory
 from synthetic_distilbert import write_imdb_folder
 
-from loralab.training.components import build_datamodule, build_module, build_trainer
 from loralab.data.text_split import TextSplit, train_val_split
+from loralab.training.components import build_datamodule, build_module, build_trainer
 
 ACCURACY_TRAIN, ACCURACY_HELD_OUT = 4000, 1000
 # model_type -> loralab's LoRA config for that family and its attention projections

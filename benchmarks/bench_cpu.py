@@ -28,8 +28,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from fit_only import compose_config, fit_only_overrides
 from report import machine, print_table, write_json
 
-from loralab.training.components import build_datamodule, build_module, build_trainer
 from loralab.lora import apply_lora
+from loralab.training.components import build_datamodule, build_module, build_trainer
 
 # torchtext's basic_english, which the lab used: regex passes in Python for every review, every epoch.
 BASIC_ENGLISH = [(re.compile(p), r) for p, r in [

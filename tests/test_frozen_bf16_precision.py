@@ -10,8 +10,8 @@ from conftest import (
 )
 from safetensors.torch import load_file
 
-from loralab.plugins.frozen_bf16_precision import FrozenBF16Precision
 from loralab.models import apply_peft_lora, build_hf_classifier
+from loralab.plugins.frozen_bf16_precision import FrozenBF16Precision
 from loralab.training.experiment import train
 
 HEAD = ["pre_classifier", "classifier"]

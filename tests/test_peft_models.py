@@ -15,10 +15,10 @@ from conftest import (
 from omegaconf import OmegaConf
 from safetensors.torch import load_file
 
-from loralab.instantiate import instantiate
-from loralab.models.from_config import compiled
 from loralab.data import PadCollator, PretrainedTokenizer
+from loralab.instantiate import instantiate
 from loralab.models import apply_peft_lora, build_hf_classifier
+from loralab.models.from_config import compiled
 from loralab.runs.run_model import compose_run_config, load_run_net
 from loralab.training.experiment import train
 

@@ -17,9 +17,9 @@ from conftest import (
     write_parquet,
 )
 
-from loralab.training.classification_module import TextClassificationModule
 from loralab.callbacks.finite_loss import NonFiniteLossError
 from loralab.runs.resume import resume_arguments
+from loralab.training.classification_module import TextClassificationModule
 from loralab.training.experiment import train
 
 

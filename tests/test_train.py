@@ -20,7 +20,7 @@ def test_textclassifier_run_writes_metrics_vocab_checkpoints_and_tensorboard(tin
     run_dir = tmp_path / "run"
     metrics = train(compose_train_config(run_dir, tiny_run_overrides(tiny_data_dir)))
     saved = json.loads((run_dir / "metrics.json").read_text())
-    assert REQUIRED_METRICS <= set(saved) and saved == metrics
+    assert set(saved) >= REQUIRED_METRICS and saved == metrics
     assert saved["epochs"] == 2 and saved["trainable_params"] == saved["total_params"]
     assert saved["test/acc"] > 0.9  # the synthetic reviews are easy
     assert (run_dir / "vocab.json").is_file() and (run_dir / "checkpoints" / "last.ckpt").is_file()

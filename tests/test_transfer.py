@@ -15,10 +15,10 @@ from conftest import (
 )
 from safetensors.torch import load_file, save_file
 
-from loralab.runs.lora_adapter import load_adapter, save_adapter
 from loralab.data import PadCollator
 from loralab.lora import apply_lora, merge_and_unload
 from loralab.models import TextClassifier
+from loralab.runs.lora_adapter import load_adapter, save_adapter
 from loralab.runs.run_model import compose_run_config, load_run_net
 from loralab.training.experiment import train
 
@@ -193,8 +193,8 @@ def test_eval_and_predict_command_lines(transfer_runs):
 
 
 def test_exported_merged_model_serves_as_a_pretrained_run(transfer_runs, tmp_path):
-    from loralab.tools.merged_export import export_merged
     from loralab.models.pretrained import read_text_classifier_weights
+    from loralab.tools.merged_export import export_merged
 
     out = export_merged(transfer_runs["lora"], CONFIG_DIR, tmp_path / "merged")
     _, state = read_text_classifier_weights(out)

@@ -15,16 +15,16 @@ from omegaconf import DictConfig, OmegaConf, open_dict
 from safetensors.torch import load_file, save_file
 from torch import nn
 
+from loralab.atomic_files import atomic_write
+from loralab.lora import base_state_dict, lora_layers
+from loralab.models.from_config import add_adapters, build_net
+from loralab.models.pretrained import resolve_weights_file
 from loralab.runs.lora_adapter import (
     check_base_model,
     load_adapter,
     read_adapter_config,
     save_adapter,
 )
-from loralab.atomic_files import atomic_write
-from loralab.models.from_config import add_adapters, build_net
-from loralab.lora import base_state_dict, lora_layers
-from loralab.models.pretrained import resolve_weights_file
 from loralab.runs.peft_adapter import (
     is_peft_adapter,
     is_peft_model,

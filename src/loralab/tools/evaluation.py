@@ -7,9 +7,9 @@ from pathlib import Path
 import lightning as L
 
 from loralab.atomic_files import atomic_write_json
-from loralab.training.components import build_datamodule
-from loralab.training.classification_module import TextClassificationModule
 from loralab.runs.run_model import compose_run_config, load_run_net
+from loralab.training.classification_module import TextClassificationModule
+from loralab.training.components import build_datamodule
 
 
 def evaluate_run(run_dir: str | Path, config_dir: str | Path, overrides: list[str] = (), split: str = "test") -> dict:

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import torch
 
-from loralab.instantiate import instantiate
 from loralab.data import PadCollator
+from loralab.instantiate import instantiate
 from loralab.runs.run_model import compose_run_config, load_run_net
 
 

@@ -9,7 +9,7 @@ def unset_required_keys(cfg: DictConfig, prefix: str = "") -> list[str]:
     """Keys whose value is still ``???``. Checked on the raw nodes: once an interpolation such as
     ``vocab_path: ${model.pretrained}`` is resolved, OmegaConf blames the wrong key."""
     unset = []
-    for key in cfg.keys():
+    for key in cfg:
         node = cfg._get_node(key)
         if node is None or node._is_interpolation():
             continue

@@ -11,13 +11,13 @@ import torch
 from omegaconf import DictConfig
 
 from loralab.atomic_files import atomic_write_json
-from loralab.training.components import build_datamodule, build_module, build_trainer
-from loralab.training.config_checks import check_required_keys
 from loralab.models.parameters import count_parameters
 from loralab.runs.resume import check_checkpoint
 from loralab.runs.run_files import METRICS_FILE
 from loralab.runs.run_info import write_run_info
 from loralab.runs.run_model import save_run_model
+from loralab.training.components import build_datamodule, build_module, build_trainer
+from loralab.training.config_checks import check_required_keys
 from loralab.training.tensorboard_hparams import log_hparams_with_metrics
 
 log = logging.getLogger(__name__)
