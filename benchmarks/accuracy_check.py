@@ -50,15 +50,28 @@ def loralab_accuracy(cfg: DictConfig) -> dict:
     started = time.perf_counter()
     trainer.fit(module, datamodule=datamodule)
     seconds = time.perf_counter() - started
-    return {"held-out acc": trainer.test(module, datamodule=datamodule, verbose=False)[0]["test/acc"], "train s": seconds}
+    return {
+        "held-out acc": trainer.test(module, datamodule=datamodule, verbose=False)[0]["test/acc"],
+        "train s": seconds,
+    }
 
 
-def hf_lab_accuracy(cfg: DictConfig, model_dir: str, tokenizer, train: tuple[list, list], held_out: tuple[list, list], work_dir: Path) -> dict:
+def hf_lab_accuracy(
+    cfg: DictConfig, model_dir: str, tokenizer, train: tuple[list, list], held_out: tuple[list, list], work_dir: Path
+) -> dict:
     train, _ = train_val_split(TextSplit(*train), cfg.data.val_fraction, cfg.data.seed)  # the reviews loralab trains on
     trainer = hf_trainer(
-        peft_lora_model(model_dir, cfg.model.lora), tokenizer, tokenized_items(tokenizer, train.texts, train.labels),
-        work_dir / "hf_accuracy", cfg.optim, batch_size=16, bf16=False, pad_to_max_length=True, group_by_length=False,
-        callbacks=[], num_train_epochs=cfg.trainer.max_epochs,
+        peft_lora_model(model_dir, cfg.model.lora),
+        tokenizer,
+        tokenized_items(tokenizer, train.texts, train.labels),
+        work_dir / "hf_accuracy",
+        cfg.optim,
+        batch_size=16,
+        bf16=False,
+        pad_to_max_length=True,
+        group_by_length=False,
+        callbacks=[],
+        num_train_epochs=cfg.trainer.max_epochs,
     )
     started = time.perf_counter()
     trainer.train()
@@ -73,13 +86,22 @@ def accuracy_section(bench: Bench, model_dir: str, epochs: int) -> list[dict]:
 
     model_type = AutoConfig.from_pretrained(model_dir).model_type
     if model_type not in LORA_FAMILIES:
-        raise ValueError(f"--model-dir {model_dir} is a {model_type!r} model; the accuracy check knows {', '.join(LORA_FAMILIES)}")
+        raise ValueError(
+            f"--model-dir {model_dir} is a {model_type!r} model; the accuracy check knows {', '.join(LORA_FAMILIES)}"
+        )
     model_config, targets = LORA_FAMILIES[model_type]
     train, held_out = accuracy_split(bench.texts, bench.labels)
     data_dir = write_imdb_folder(bench.work_dir / "accuracy_data", train, held_out)
     overrides = [
-        f"model={model_config}", f"model.backbone={model_dir}", f"model.lora.target_modules={targets}", "data=imdb",
-        f"paths.data_dir={data_dir}", "data.group_by_length=true", BUCKETS, "data.batch_size=16", f"trainer.max_epochs={epochs}",
+        f"model={model_config}",
+        f"model.backbone={model_dir}",
+        f"model.lora.target_modules={targets}",
+        "data=imdb",
+        f"paths.data_dir={data_dir}",
+        "data.group_by_length=true",
+        BUCKETS,
+        "data.batch_size=16",
+        f"trainer.max_epochs={epochs}",
     ] + fit_only_overrides(bench.work_dir / "loralab_accuracy", bench.work_dir / "cache", TRAINER)
     cfg = compose_config(overrides)  # the lab's batch and learning rate, which the HF Trainer row uses too
     # batch 64 takes a quarter of the steps: the learning rate grows with the batch, as in the speed rows
@@ -87,13 +109,29 @@ def accuracy_section(bench: Bench, model_dir: str, epochs: int) -> list[dict]:
     cfg_64 = compose_config(overrides + batch_64)
     tokenizer = AutoTokenizer.from_pretrained(model_dir)
     rows = [
-        {"run": "loralab, batch 16", "precision": precision_label(True), **with_peak_memory(partial(loralab_accuracy, cfg))},
-        {"run": "loralab, batch 64, lr x4", "precision": precision_label(True), **with_peak_memory(partial(loralab_accuracy, cfg_64))},
-        {"run": "loralab, batch 64, lr x4, bf16 base", "precision": precision_label(True, BF16_BASE),
-         **with_peak_memory(partial(loralab_accuracy, compose_config(overrides + batch_64 + list(BF16_BASE))))},
-        {"run": f"HF Trainer, lab settings (pad {lab_padded_length(tokenizer)}, batch 16)", "precision": "fp32",
-         **with_peak_memory(partial(hf_lab_accuracy, cfg, model_dir, tokenizer, train, held_out, bench.work_dir))},
+        {
+            "run": "loralab, batch 16",
+            "precision": precision_label(True),
+            **with_peak_memory(partial(loralab_accuracy, cfg)),
+        },
+        {
+            "run": "loralab, batch 64, lr x4",
+            "precision": precision_label(True),
+            **with_peak_memory(partial(loralab_accuracy, cfg_64)),
+        },
+        {
+            "run": "loralab, batch 64, lr x4, bf16 base",
+            "precision": precision_label(True, BF16_BASE),
+            **with_peak_memory(partial(loralab_accuracy, compose_config(overrides + batch_64 + list(BF16_BASE)))),
+        },
+        {
+            "run": f"HF Trainer, lab settings (pad {lab_padded_length(tokenizer)}, batch 16)",
+            "precision": "fp32",
+            **with_peak_memory(partial(hf_lab_accuracy, cfg, model_dir, tokenizer, train, held_out, bench.work_dir)),
+        },
     ]
-    print(f"\n{Path(model_dir).name}, LoRA {targets}, {len(train[0])} train / {len(held_out[0])} held-out reviews, {epochs} epochs:")
+    print(
+        f"\n{Path(model_dir).name}, LoRA {targets}, {len(train[0])} train / {len(held_out[0])} held-out reviews, {epochs} epochs:"
+    )
     print_table(rows, ["run", "precision", "held-out acc", "train s", "peak GiB"])
     return rows

@@ -32,10 +32,23 @@ from loralab.lora import apply_lora
 from loralab.training.components import build_datamodule, build_module, build_trainer
 
 # torchtext's basic_english, which the lab used: regex passes in Python for every review, every epoch.
-BASIC_ENGLISH = [(re.compile(p), r) for p, r in [
-    (r"\'", " '  "), (r"\"", ""), (r"\.", " . "), (r"<br \/>", " "), (r",", " , "), (r"\(", " ( "),
-    (r"\)", " ) "), (r"\!", " ! "), (r"\?", " ? "), (r"\;", " "), (r"\:", " "), (r"\s+", " "),
-]]
+BASIC_ENGLISH = [
+    (re.compile(p), r)
+    for p, r in [
+        (r"\'", " '  "),
+        (r"\"", ""),
+        (r"\.", " . "),
+        (r"<br \/>", " "),
+        (r",", " , "),
+        (r"\(", " ( "),
+        (r"\)", " ) "),
+        (r"\!", " ! "),
+        (r"\?", " ? "),
+        (r"\;", " "),
+        (r"\:", " "),
+        (r"\s+", " "),
+    ]
+]
 
 
 def basic_english(text: str) -> list[str]:
@@ -49,8 +62,14 @@ def loralab_config(data_dir: str, output_dir: str, extra_overrides: list[str]):
     """The transfer recipe's step 2 on random weights (speed does not depend on them); the cache
     starts cold, so the first run tokenizes."""
     overrides = [
-        "data=imdb", "model=lora_textclassifier", "optim=adamw_warmup", f"paths.data_dir={data_dir}", "data.group_by_length=true",
-        "trainer.max_epochs=1", *fit_only_overrides(output_dir, f"{output_dir}/cache", "cpu"), *extra_overrides,
+        "data=imdb",
+        "model=lora_textclassifier",
+        "optim=adamw_warmup",
+        f"paths.data_dir={data_dir}",
+        "data.group_by_length=true",
+        "trainer.max_epochs=1",
+        *fit_only_overrides(output_dir, f"{output_dir}/cache", "cpu"),
+        *extra_overrides,
     ]
     return compose_config(overrides)
 
@@ -82,12 +101,22 @@ class LabTextClassifier(nn.Module):
 
 def lab_style_epoch(texts: list[str], labels: list[int], vocab: dict[str, int]) -> float:
     """Seconds of one epoch of the lab's loop, tokenization in the collate function included."""
+
     def collate_batch(batch):
-        ids = [torch.tensor([vocab.get(token, 1) for token in basic_english(text)], dtype=torch.int64) for text, _ in batch]
+        ids = [
+            torch.tensor([vocab.get(token, 1) for token in basic_english(text)], dtype=torch.int64) for text, _ in batch
+        ]
         return pad_sequence(ids, batch_first=True, padding_value=0), torch.tensor([label for _, label in batch])
 
     torch.manual_seed(0)
-    model = apply_lora(LabTextClassifier(len(vocab)), target_modules=["fc1"], rank=2, alpha=1.0, modules_to_save=["fc2"], freeze_embeddings=True)
+    model = apply_lora(
+        LabTextClassifier(len(vocab)),
+        target_modules=["fc1"],
+        rank=2,
+        alpha=1.0,
+        modules_to_save=["fc2"],
+        freeze_embeddings=True,
+    )
     optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=3e-2)
     loader = DataLoader(list(zip(texts, labels)), batch_size=64, shuffle=True, collate_fn=collate_batch)
     criterion = nn.CrossEntropyLoss()
@@ -130,7 +159,12 @@ LORALAB_RUNS = {
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data-dir", required=True, help="folder with imdb/train.parquet and imdb/test.parquet")
-    parser.add_argument("--repeats", type=int, default=5, help="alternating runs of each side (this machine drifts: medians of 3 moved by 10%%)")
+    parser.add_argument(
+        "--repeats",
+        type=int,
+        default=5,
+        help="alternating runs of each side (this machine drifts: medians of 3 moved by 10%%)",
+    )
     parser.add_argument("--json", help="also write the figures here")
     args = parser.parse_args()
     L.seed_everything(0, verbose=False)
@@ -153,15 +187,27 @@ def main() -> None:
         times["lab-style loop"].append(lab_style_epoch(texts, labels, vocab))
     baseline = statistics.median(times["lab-style loop"])
     rows = [
-        {"run": name, "reviews": len(texts), "epoch s (median)": statistics.median(t), "runs": " ".join(f"{x:.2f}" for x in t),
-         "reviews/s": len(texts) / statistics.median(t), "speed-up": baseline / statistics.median(t)}
+        {
+            "run": name,
+            "reviews": len(texts),
+            "epoch s (median)": statistics.median(t),
+            "runs": " ".join(f"{x:.2f}" for x in t),
+            "reviews/s": len(texts) / statistics.median(t),
+            "speed-up": baseline / statistics.median(t),
+        }
         for name, t in times.items()
     ]
     print_table(rows, ["run", "reviews", "epoch s (median)", "runs", "reviews/s", "speed-up"])
-    print(f"data ready: {statistics.median(ready_times):.2f} s with the token cache, {cold_ready:.2f} s on the first run")
+    print(
+        f"data ready: {statistics.median(ready_times):.2f} s with the token cache, {cold_ready:.2f} s on the first run"
+    )
     result = {
-        "machine": machine(), "rows": rows, "loralab_epoch_s": statistics.median(times["loralab"]), "baseline_epoch_s": baseline,
-        "speedup": baseline / statistics.median(times["loralab"]), "data_ready_cached_s": statistics.median(ready_times),
+        "machine": machine(),
+        "rows": rows,
+        "loralab_epoch_s": statistics.median(times["loralab"]),
+        "baseline_epoch_s": baseline,
+        "speedup": baseline / statistics.median(times["loralab"]),
+        "data_ready_cached_s": statistics.median(ready_times),
         "data_ready_first_run_s": cold_ready,
     }
     write_json(args.json, result)

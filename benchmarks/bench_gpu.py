@@ -65,27 +65,58 @@ from synthetic_distilbert import (
 from loralab.training.components import build_datamodule, build_module, build_trainer
 
 TINY_REVIEWS = 400
-TABLE_COLUMNS = ["row", "precision", "batch", "warm-up s", "samples/s", "tokens/s", "padded tokens/s", "padding %", "MFU %", "MFU % real", "peak GiB"]
+TABLE_COLUMNS = [
+    "row",
+    "precision",
+    "batch",
+    "warm-up s",
+    "samples/s",
+    "tokens/s",
+    "padded tokens/s",
+    "padding %",
+    "MFU %",
+    "MFU % real",
+    "peak GiB",
+]
 
 
-def hf_trainer_row(bench: Bench, batch_size: int, bf16: bool, pad_to_max_length: bool, group_by_length: bool,
-                   pad_to_multiple_of: int | None = None) -> dict:
+def hf_trainer_row(
+    bench: Bench,
+    batch_size: int,
+    bf16: bool,
+    pad_to_max_length: bool,
+    group_by_length: bool,
+    pad_to_multiple_of: int | None = None,
+) -> dict:
     model = peft_lora_model(bench.backbone, bench.config.model.lora)
     timer = TimedSteps(model, bench.warmup_steps, bench.timed_steps)
     trainer = hf_trainer(
-        model, bench.tokenizer, bench.hf_items, bench.work_dir / "hf", bench.config.optim, batch_size=batch_size,
-        bf16=bf16 and CUDA, pad_to_max_length=pad_to_max_length, group_by_length=group_by_length, pad_to_multiple_of=pad_to_multiple_of,
-        callbacks=[hf_step_clock(timer)], max_steps=bench.warmup_steps + bench.timed_steps,
+        model,
+        bench.tokenizer,
+        bench.hf_items,
+        bench.work_dir / "hf",
+        bench.config.optim,
+        batch_size=batch_size,
+        bf16=bf16 and CUDA,
+        pad_to_max_length=pad_to_max_length,
+        group_by_length=group_by_length,
+        pad_to_multiple_of=pad_to_multiple_of,
+        callbacks=[hf_step_clock(timer)],
+        max_steps=bench.warmup_steps + bench.timed_steps,
     )
     trainer.train()
     return {"precision": precision_label(bf16), "batch": batch_size, **timer.figures(bench.shape)}
 
 
-def loralab_row(bench: Bench, batch_size: int, lr_scale: float, levers: tuple[str, ...] = (), callbacks: list = ()) -> dict:
+def loralab_row(
+    bench: Bench, batch_size: int, lr_scale: float, levers: tuple[str, ...] = (), callbacks: list = ()
+) -> dict:
     """loralab's own path, as ``train.py`` builds it, with the learning rate scaled with the batch
     and ``levers``: config overrides that only change speed; ``callbacks`` join the Trainer's."""
     lr = bench.config.optim.optimizer.lr * lr_scale
-    cfg = bench.loralab_config(bench.lora_model_overrides(), f"data.batch_size={batch_size}", f"optim.optimizer.lr={lr}", *levers)
+    cfg = bench.loralab_config(
+        bench.lora_model_overrides(), f"data.batch_size={batch_size}", f"optim.optimizer.lr={lr}", *levers
+    )
     datamodule = build_datamodule(cfg)
     module = build_module(cfg, datamodule)
     timer = TimedSteps(module.net, bench.warmup_steps, bench.timed_steps)
@@ -97,14 +128,28 @@ def loralab_row(bench: Bench, batch_size: int, lr_scale: float, levers: tuple[st
 
 # --rows key -> (the table's name, the run)
 ROWS: dict[str, tuple[str, Callable[[Bench], dict]]] = {
-    "hf-lab": ("HF Trainer, lab settings", partial(hf_trainer_row, batch_size=16, bf16=False, pad_to_max_length=True, group_by_length=False)),
-    "hf-tuned": ("HF Trainer, tuned", partial(hf_trainer_row, batch_size=64, bf16=True, pad_to_max_length=False, group_by_length=True)),
+    "hf-lab": (
+        "HF Trainer, lab settings",
+        partial(hf_trainer_row, batch_size=16, bf16=False, pad_to_max_length=True, group_by_length=False),
+    ),
+    "hf-tuned": (
+        "HF Trainer, tuned",
+        partial(hf_trainer_row, batch_size=64, bf16=True, pad_to_max_length=False, group_by_length=True),
+    ),
     "hf-tuned-x64": (  # the same rounding loralab's rows get: the fairest baseline
         "HF Trainer, tuned, lengths to x64",
-        partial(hf_trainer_row, batch_size=64, bf16=True, pad_to_max_length=False, group_by_length=True, pad_to_multiple_of=64),
+        partial(
+            hf_trainer_row,
+            batch_size=64,
+            bf16=True,
+            pad_to_max_length=False,
+            group_by_length=True,
+            pad_to_multiple_of=64,
+        ),
     ),
     "loralab-64": (
-        "loralab, batch 64, exact lengths", partial(loralab_row, batch_size=64, lr_scale=1.0, levers=(FOREACH_ADAMW, EXACT_LENGTHS)),
+        "loralab, batch 64, exact lengths",
+        partial(loralab_row, batch_size=64, lr_scale=1.0, levers=(FOREACH_ADAMW, EXACT_LENGTHS)),
     ),
     "loralab-64-fast": (
         "loralab, batch 64, fused AdamW, lengths to x64",
@@ -119,14 +164,16 @@ ROWS: dict[str, tuple[str, Callable[[Bench], dict]]] = {
         partial(loralab_row, batch_size=64, lr_scale=1.0, levers=(FOREACH_ADAMW, "model.compile=true", BUCKETS)),
     ),
     "loralab-256": (
-        "loralab, batch 256, exact lengths", partial(loralab_row, batch_size=256, lr_scale=4.0, levers=(FOREACH_ADAMW, EXACT_LENGTHS)),
+        "loralab, batch 256, exact lengths",
+        partial(loralab_row, batch_size=256, lr_scale=4.0, levers=(FOREACH_ADAMW, EXACT_LENGTHS)),
     ),
     "loralab-256-fused": (
         "loralab, batch 256, fused AdamW, exact lengths",
         partial(loralab_row, batch_size=256, lr_scale=4.0, levers=(FUSED_ADAMW, EXACT_LENGTHS)),
     ),
     "loralab-256-buckets": (  # the default settings before fused AdamW
-        "loralab, batch 256, lengths to x64", partial(loralab_row, batch_size=256, lr_scale=4.0, levers=(FOREACH_ADAMW, BUCKETS)),
+        "loralab, batch 256, lengths to x64",
+        partial(loralab_row, batch_size=256, lr_scale=4.0, levers=(FOREACH_ADAMW, BUCKETS)),
     ),
     "loralab-256-fused-buckets": (
         "loralab, batch 256, fused AdamW, lengths to x64",
@@ -142,7 +189,9 @@ ROWS: dict[str, tuple[str, Callable[[Bench], dict]]] = {
     ),
     "loralab-256-compiled-dynamic": (  # one graph for every length, instead of one per length until dynamo generalises
         "loralab, batch 256, compiled dynamic, lengths to x64",
-        partial(loralab_row, batch_size=256, lr_scale=4.0, levers=(FOREACH_ADAMW, "model.compile={dynamic:true}", BUCKETS)),
+        partial(
+            loralab_row, batch_size=256, lr_scale=4.0, levers=(FOREACH_ADAMW, "model.compile={dynamic:true}", BUCKETS)
+        ),
     ),
     "loralab-256-bf16-base": (
         "loralab, batch 256, bf16 base, lengths to x64",
@@ -150,7 +199,9 @@ ROWS: dict[str, tuple[str, Callable[[Bench], dict]]] = {
     ),
     "loralab-256-bf16-base-compiled": (
         "loralab, batch 256, bf16 base, compiled, lengths to x64",
-        partial(loralab_row, batch_size=256, lr_scale=4.0, levers=(FOREACH_ADAMW, *BF16_BASE, "model.compile=true", BUCKETS)),
+        partial(
+            loralab_row, batch_size=256, lr_scale=4.0, levers=(FOREACH_ADAMW, *BF16_BASE, "model.compile=true", BUCKETS)
+        ),
     ),
 }
 
@@ -162,7 +213,13 @@ ROWS: dict[str, tuple[str, Callable[[Bench], dict]]] = {
 # H200) and would take the run to ~8 minutes. The other rows are there for --rows: exact lengths at
 # batch 256, levers that lost, bf16 base and compile variants.
 DEFAULT_ROWS = [
-    "hf-lab", "hf-tuned", "hf-tuned-x64", "loralab-64", "loralab-64-fast", "loralab-256-buckets", "loralab-256-fused-buckets",
+    "hf-lab",
+    "hf-tuned",
+    "hf-tuned-x64",
+    "loralab-64",
+    "loralab-64-fast",
+    "loralab-256-buckets",
+    "loralab-256-fused-buckets",
 ]
 
 
@@ -172,14 +229,28 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--json", help="also write the figures here")
     parser.add_argument("--steps", type=int, default=100, help="timed optimizer steps per row")
     parser.add_argument("--warmup-steps", type=int, default=10, help="untimed optimizer steps before them (at least 1)")
-    parser.add_argument("--rows", default=",".join(DEFAULT_ROWS), help=f"comma list of rows to run, from {','.join(ROWS)}")
-    parser.add_argument("--tiny", action="store_true", help="a 2-layer, 64-wide model on a few hundred reviews: a smoke test")
-    parser.add_argument("--memory", action=argparse.BooleanOptionalAction, default=None,
-                        help="LoRA against full fine-tuning memory (default: on with a GPU; on a CPU it only runs the steps)")
-    parser.add_argument("--model-dir", help="a local pretrained model folder (e.g. all-MiniLM-L6-v2) for the accuracy check")
+    parser.add_argument(
+        "--rows", default=",".join(DEFAULT_ROWS), help=f"comma list of rows to run, from {','.join(ROWS)}"
+    )
+    parser.add_argument(
+        "--tiny", action="store_true", help="a 2-layer, 64-wide model on a few hundred reviews: a smoke test"
+    )
+    parser.add_argument(
+        "--memory",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="LoRA against full fine-tuning memory (default: on with a GPU; on a CPU it only runs the steps)",
+    )
+    parser.add_argument(
+        "--model-dir", help="a local pretrained model folder (e.g. all-MiniLM-L6-v2) for the accuracy check"
+    )
     parser.add_argument("--accuracy-epochs", type=int, default=2, help="epochs of each accuracy run")
-    parser.add_argument("--profile", metavar="DIR", help="also write a torch.profiler table of --profile-row's steps to DIR")
-    parser.add_argument("--profile-row", default="loralab-256-fused", choices=[key for key in ROWS if key.startswith("loralab")])
+    parser.add_argument(
+        "--profile", metavar="DIR", help="also write a torch.profiler table of --profile-row's steps to DIR"
+    )
+    parser.add_argument(
+        "--profile-row", default="loralab-256-fused", choices=[key for key in ROWS if key.startswith("loralab")]
+    )
     args = parser.parse_args()
     unknown = sorted(set(args.rows.split(",")) - set(ROWS))
     if unknown:
@@ -212,8 +283,14 @@ def run_benchmark(args: argparse.Namespace, work_dir: Path) -> None:
     if args.profile:
         name, run = ROWS[args.profile_row]
         print(f"profiling {name} ...", flush=True)
-        profiled_training(lambda callbacks: run(bench, callbacks=callbacks), args.warmup_steps, Path(args.profile) / f"profile_{args.profile_row}.txt")
-    print(f"\n{'tiny ' if args.tiny else ''}DistilBERT + LoRA, {len(texts)} IMDb reviews, {args.steps} timed steps per row after {args.warmup_steps} warm-up:")
+        profiled_training(
+            lambda callbacks: run(bench, callbacks=callbacks),
+            args.warmup_steps,
+            Path(args.profile) / f"profile_{args.profile_row}.txt",
+        )
+    print(
+        f"\n{'tiny ' if args.tiny else ''}DistilBERT + LoRA, {len(texts)} IMDb reviews, {args.steps} timed steps per row after {args.warmup_steps} warm-up:"
+    )
     print_table(rows, TABLE_COLUMNS)
     for row in rows:
         if "error" in row:
@@ -224,10 +301,20 @@ def run_benchmark(args: argparse.Namespace, work_dir: Path) -> None:
         memory = memory_section(bench)
     if args.model_dir:
         accuracy = accuracy_section(bench, args.model_dir, args.accuracy_epochs)
-    write_json(args.json, {
-        "machine": machine(), "tiny": args.tiny, "steps": args.steps, "warmup_steps": args.warmup_steps,
-        "peak_flops": PEAK_FLOPS, "encoder": vars(shape), "rows": rows, "memory": memory, "accuracy": accuracy,
-    })
+    write_json(
+        args.json,
+        {
+            "machine": machine(),
+            "tiny": args.tiny,
+            "steps": args.steps,
+            "warmup_steps": args.warmup_steps,
+            "peak_flops": PEAK_FLOPS,
+            "encoder": vars(shape),
+            "rows": rows,
+            "memory": memory,
+            "accuracy": accuracy,
+        },
+    )
 
 
 def main() -> None:

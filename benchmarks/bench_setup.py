@@ -47,16 +47,25 @@ class Bench:
     timed_steps: int
 
     def lora_model_overrides(self) -> list[str]:
-        return ["model=lora_distilbert", f"model.backbone={self.backbone}", f"model.lora.target_modules={DISTILBERT_QKV}"]
+        return [
+            "model=lora_distilbert",
+            f"model.backbone={self.backbone}",
+            f"model.lora.target_modules={DISTILBERT_QKV}",
+        ]
 
     def run_overrides(self, max_steps: int) -> list[str]:
         return [
-            "data=imdb", f"paths.data_dir={self.data_dir}", "data.group_by_length=true", "trainer.max_epochs=-1",
+            "data=imdb",
+            f"paths.data_dir={self.data_dir}",
+            "data.group_by_length=true",
+            "trainer.max_epochs=-1",
             f"++trainer.max_steps={max_steps}",
         ] + fit_only_overrides(self.work_dir / "loralab", self.work_dir / "cache", TRAINER)
 
     def loralab_config(self, model_overrides: list[str], *overrides: str, max_steps: int | None = None) -> DictConfig:
-        return compose_config(model_overrides + self.run_overrides(max_steps or self.warmup_steps + self.timed_steps) + list(overrides))
+        return compose_config(
+            model_overrides + self.run_overrides(max_steps or self.warmup_steps + self.timed_steps) + list(overrides)
+        )
 
     @cached_property
     def config(self) -> DictConfig:

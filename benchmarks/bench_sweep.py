@@ -26,15 +26,25 @@ RANKS, ALPHAS = (1, 2, 4, 8), (1, 8, 16)
 
 def common_overrides(data_dir: str) -> list[str]:
     return [
-        "data=imdb", "model=lora_textclassifier", "data.group_by_length=true", f"paths.data_dir={data_dir}",
-        "trainer.max_epochs=1", "trainer.enable_progress_bar=false", "callbacks.progress_bar=null",
+        "data=imdb",
+        "model=lora_textclassifier",
+        "data.group_by_length=true",
+        f"paths.data_dir={data_dir}",
+        "trainer.max_epochs=1",
+        "trainer.enable_progress_bar=false",
+        "callbacks.progress_bar=null",
     ]
 
 
 def run(args: list[str], cache_dir: Path) -> float:
     started = time.perf_counter()
-    subprocess.run([sys.executable, "train.py", *args], cwd=ROOT, check=True, capture_output=True,
-                   env={**os.environ, "LORALAB_CACHE_DIR": str(cache_dir)})
+    subprocess.run(
+        [sys.executable, "train.py", *args],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+        env={**os.environ, "LORALAB_CACHE_DIR": str(cache_dir)},
+    )
     return time.perf_counter() - started
 
 
@@ -55,7 +65,11 @@ def main() -> None:
     base = common_overrides(args.data_dir)
     grid = list(itertools.product(RANKS, ALPHAS))
 
-    sweep_args = [*base, f"model.lora.rank={','.join(map(str, RANKS))}", f"model.lora.alpha={','.join(map(str, ALPHAS))}"]
+    sweep_args = [
+        *base,
+        f"model.lora.rank={','.join(map(str, RANKS))}",
+        f"model.lora.alpha={','.join(map(str, ALPHAS))}",
+    ]
     multirun_rows = []
     for cache in ("cold", "warm"):  # warm: the same cache again, as every sweep after the first finds it
         sweep_dir = tmp / f"multirun_{cache}"
@@ -65,7 +79,10 @@ def main() -> None:
 
     loop_dirs = [tmp / "loop" / f"{rank}_{alpha}" for rank, alpha in grid]
     loop_wall = sum(
-        run([*base, f"model.lora.rank={rank}", f"model.lora.alpha={alpha}", f"hydra.run.dir={job_dir}"], tmp / "cache_loop")
+        run(
+            [*base, f"model.lora.rank={rank}", f"model.lora.alpha={alpha}", f"hydra.run.dir={job_dir}"],
+            tmp / "cache_loop",
+        )
         for (rank, alpha), job_dir in zip(grid, loop_dirs)
     )
     loop_fit = fit_seconds(loop_dirs)
@@ -74,8 +91,16 @@ def main() -> None:
         table_row(f"{len(grid)} separate train.py runs", loop_wall, loop_fit),
     ]
     print_table(rows, ["run", "wall s", "sum of fit s", "wall / fit"])
-    write_json(args.json, {"machine": machine(), "rows": rows, "jobs": len(grid), "multirun_wall_over_fit": multirun_rows[0]["wall / fit"],
-                           "multirun_warm_wall_over_fit": multirun_rows[1]["wall / fit"]})
+    write_json(
+        args.json,
+        {
+            "machine": machine(),
+            "rows": rows,
+            "jobs": len(grid),
+            "multirun_wall_over_fit": multirun_rows[0]["wall / fit"],
+            "multirun_warm_wall_over_fit": multirun_rows[1]["wall / fit"],
+        },
+    )
 
 
 if __name__ == "__main__":

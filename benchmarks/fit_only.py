@@ -20,8 +20,15 @@ def fit_only_overrides(output_dir: str | Path, cache_dir: str | Path, trainer: s
     """Training and nothing else (no validation, checkpoints, logger, callbacks or progress output),
     writing under ``output_dir``, tokens cached in ``cache_dir``, on ``trainer`` (a conf/trainer name)."""
     return [
-        f"paths.output_dir={output_dir}", f"paths.cache_dir={cache_dir}", f"trainer={trainer}",
-        "data.val_fraction=0", "++trainer.limit_val_batches=0", "trainer.num_sanity_val_steps=0",
-        "++trainer.enable_checkpointing=false", "trainer.enable_progress_bar=false", "trainer.enable_model_summary=false",
-        "~logger", "~callbacks",
+        f"paths.output_dir={output_dir}",
+        f"paths.cache_dir={cache_dir}",
+        f"trainer={trainer}",
+        "data.val_fraction=0",
+        "++trainer.limit_val_batches=0",
+        "trainer.num_sanity_val_steps=0",
+        "++trainer.enable_checkpointing=false",
+        "trainer.enable_progress_bar=false",
+        "trainer.enable_model_summary=false",
+        "~logger",
+        "~callbacks",
     ]

@@ -19,8 +19,12 @@ def peft_lora_model(backbone: str | Path, lora: DictConfig) -> nn.Module:
 
     model = AutoModelForSequenceClassification.from_pretrained(backbone, num_labels=2, dtype=torch.float32)
     config = LoraConfig(
-        task_type=TaskType.SEQ_CLS, r=lora.rank, lora_alpha=lora.alpha, lora_dropout=lora.dropout,
-        target_modules=list(lora.target_modules), modules_to_save=list(lora.modules_to_save),
+        task_type=TaskType.SEQ_CLS,
+        r=lora.rank,
+        lora_alpha=lora.alpha,
+        lora_dropout=lora.dropout,
+        target_modules=list(lora.target_modules),
+        modules_to_save=list(lora.modules_to_save),
     )
     return get_peft_model(model, config)
 
@@ -39,19 +43,40 @@ def tokenized_items(tokenizer, texts: list[str], labels: list[int]) -> list[dict
     ]
 
 
-def hf_trainer(model: nn.Module, tokenizer, items: list[dict], output_dir: Path, optim: DictConfig, batch_size: int,
-               bf16: bool, pad_to_max_length: bool, group_by_length: bool, callbacks: list, pad_to_multiple_of: int | None = None,
-               **schedule: Any):
+def hf_trainer(
+    model: nn.Module,
+    tokenizer,
+    items: list[dict],
+    output_dir: Path,
+    optim: DictConfig,
+    batch_size: int,
+    bf16: bool,
+    pad_to_max_length: bool,
+    group_by_length: bool,
+    callbacks: list,
+    pad_to_multiple_of: int | None = None,
+    **schedule: Any,
+):
     """A ``transformers.Trainer`` with loralab's optimizer values; ``schedule``: max_steps or num_train_epochs;
     ``pad_to_multiple_of`` rounds dynamically padded lengths up, as ``data.pad_to_multiple_of`` does in loralab."""
     from transformers import DataCollatorWithPadding, Trainer, TrainingArguments
 
     args = TrainingArguments(
-        output_dir=str(output_dir), per_device_train_batch_size=batch_size, per_device_eval_batch_size=64,
-        learning_rate=optim.optimizer.lr, weight_decay=optim.optimizer.weight_decay, lr_scheduler_type="linear",
-        warmup_steps=optim.scheduler.warmup_ratio, bf16=bf16,
+        output_dir=str(output_dir),
+        per_device_train_batch_size=batch_size,
+        per_device_eval_batch_size=64,
+        learning_rate=optim.optimizer.lr,
+        weight_decay=optim.optimizer.weight_decay,
+        lr_scheduler_type="linear",
+        warmup_steps=optim.scheduler.warmup_ratio,
+        bf16=bf16,
         train_sampling_strategy="group_by_length" if group_by_length else "random",
-        save_strategy="no", logging_strategy="no", report_to="none", disable_tqdm=True, label_names=["labels"], seed=0,
+        save_strategy="no",
+        logging_strategy="no",
+        report_to="none",
+        disable_tqdm=True,
+        label_names=["labels"],
+        seed=0,
         **schedule,
     )
     if pad_to_max_length:
@@ -59,6 +84,10 @@ def hf_trainer(model: nn.Module, tokenizer, items: list[dict], output_dir: Path,
     else:
         padding = {"pad_to_multiple_of": pad_to_multiple_of}
     return Trainer(
-        model=model, args=args, train_dataset=items, data_collator=DataCollatorWithPadding(tokenizer, **padding),
-        processing_class=tokenizer, callbacks=callbacks,
+        model=model,
+        args=args,
+        train_dataset=items,
+        data_collator=DataCollatorWithPadding(tokenizer, **padding),
+        processing_class=tokenizer,
+        callbacks=callbacks,
     )

@@ -19,7 +19,9 @@ class ProfilerSteps(L.Callback):
     def __init__(self, profiler: profile) -> None:
         self.profiler = profiler
 
-    def on_train_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule, outputs: Any, batch: Any, batch_idx: int) -> None:
+    def on_train_batch_end(
+        self, trainer: L.Trainer, pl_module: L.LightningModule, outputs: Any, batch: Any, batch_idx: int
+    ) -> None:
         self.profiler.step()
 
 
@@ -28,7 +30,10 @@ def profiled_training(train, warmup_steps: int, out_file: Path) -> None:
     ``PROFILED_STEPS`` steps after ``warmup_steps`` goes to ``out_file``."""
     activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if torch.cuda.is_available() else [])
     sort_by = "self_cuda_time_total" if torch.cuda.is_available() else "self_cpu_time_total"
-    with profile(activities=activities, schedule=schedule(wait=max(warmup_steps - 2, 0), warmup=2, active=PROFILED_STEPS, repeat=1)) as profiler:
+    with profile(
+        activities=activities,
+        schedule=schedule(wait=max(warmup_steps - 2, 0), warmup=2, active=PROFILED_STEPS, repeat=1),
+    ) as profiler:
         train([ProfilerSteps(profiler)])
     out_file.parent.mkdir(parents=True, exist_ok=True)
     out_file.write_text(profiler.key_averages().table(sort_by=sort_by, row_limit=40, max_name_column_width=70))

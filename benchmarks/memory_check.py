@@ -23,7 +23,10 @@ def fixed_length_batches(vocab_size: int, batches: int) -> list[dict]:
     count = batches * MEMORY_BATCH
     ids = torch.randint(len(SPECIAL_TOKENS), vocab_size, (count, LAB_MAX_LENGTH), generator=generator)
     labels = torch.randint(0, 2, (count,), generator=generator)
-    return [{"input_ids": ids[i], "attention_mask": torch.ones(LAB_MAX_LENGTH, dtype=torch.int64), "labels": labels[i]} for i in range(count)]
+    return [
+        {"input_ids": ids[i], "attention_mask": torch.ones(LAB_MAX_LENGTH, dtype=torch.int64), "labels": labels[i]}
+        for i in range(count)
+    ]
 
 
 def memory_row(bench: Bench, model_overrides: list[str], levers: tuple[str, ...] = ()) -> dict:
@@ -32,7 +35,9 @@ def memory_row(bench: Bench, model_overrides: list[str], levers: tuple[str, ...]
     cfg = bench.loralab_config(model_overrides, *levers, max_steps=MEMORY_STEPS)
     module = build_module(cfg, instantiate(cfg.data, tokenizer=instantiate(cfg.model.tokenizer)))
     trainable = sum(p.numel() for p in module.parameters() if p.requires_grad)
-    loader = torch.utils.data.DataLoader(fixed_length_batches(len(bench.tokenizer), MEMORY_STEPS), batch_size=MEMORY_BATCH)
+    loader = torch.utils.data.DataLoader(
+        fixed_length_batches(len(bench.tokenizer), MEMORY_STEPS), batch_size=MEMORY_BATCH
+    )
     build_trainer(cfg).fit(module, train_dataloaders=loader)
     return {"trainable params": trainable}
 
@@ -51,6 +56,8 @@ def memory_section(bench: Bench) -> dict:
     rows = [{"run": name, **with_peak_memory(partial(memory_row, bench, *settings))} for name, settings in runs.items()]
     for row in rows:
         row["x full fine-tuning"] = row["peak GiB"] / rows[0]["peak GiB"] if CUDA else None
-    print(f"\npeak GPU memory at batch {MEMORY_BATCH} x {LAB_MAX_LENGTH} tokens, {precision_label(True)}{'' if CUDA else ' (no GPU: not measured)'}:")
+    print(
+        f"\npeak GPU memory at batch {MEMORY_BATCH} x {LAB_MAX_LENGTH} tokens, {precision_label(True)}{'' if CUDA else ' (no GPU: not measured)'}:"
+    )
     print_table(rows, ["run", "trainable params", "peak GiB", "x full fine-tuning"])
     return {"rows": rows}

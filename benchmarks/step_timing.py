@@ -72,7 +72,9 @@ class TimedSteps:
 
     def figures(self, shape: EncoderShape) -> dict[str, float]:
         if self.start is None or self.stop is None:
-            raise RuntimeError(f"training ended before step {self.warmup_steps + self.timed_steps}; the row timed nothing")
+            raise RuntimeError(
+                f"training ended before step {self.warmup_steps + self.timed_steps}; the row timed nothing"
+            )
         seconds = self.stop[0] - self.start[0]
         timed = slice(self.start[1], self.stop[1])
         shapes = self.shapes[timed]
@@ -81,12 +83,19 @@ class TimedSteps:
         padded = sum(batch * length for batch, length in shapes)
         flops = sum(shape.lora_training_flops(batch * length, length) for batch, length in shapes)
         # the work the reviews needed: padding tokens cost time but are not useful FLOPs
-        useful_flops = sum(shape.lora_training_flops(tokens, length) for tokens, (_, length) in zip(real_per_batch, shapes))
+        useful_flops = sum(
+            shape.lora_training_flops(tokens, length) for tokens, (_, length) in zip(real_per_batch, shapes)
+        )
         return {
-            "warm-up s": self.start[0] - self.first_batch, "timed steps": len(shapes), "seconds": seconds,
+            "warm-up s": self.start[0] - self.first_batch,
+            "timed steps": len(shapes),
+            "seconds": seconds,
             "samples/s": sum(batch for batch, _ in shapes) / seconds,
-            "tokens/s": real / seconds, "padded tokens/s": padded / seconds, "padding %": 100 * (1 - real / padded),
-            "MFU %": 100 * flops / seconds / PEAK_FLOPS, "MFU % real": 100 * useful_flops / seconds / PEAK_FLOPS,
+            "tokens/s": real / seconds,
+            "padded tokens/s": padded / seconds,
+            "padding %": 100 * (1 - real / padded),
+            "MFU %": 100 * flops / seconds / PEAK_FLOPS,
+            "MFU % real": 100 * useful_flops / seconds / PEAK_FLOPS,
         }
 
 
@@ -94,7 +103,9 @@ class LightningStepClock(L.Callback):
     def __init__(self, timer: TimedSteps) -> None:
         self.timer = timer
 
-    def on_train_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule, outputs: Any, batch: Any, batch_idx: int) -> None:
+    def on_train_batch_end(
+        self, trainer: L.Trainer, pl_module: L.LightningModule, outputs: Any, batch: Any, batch_idx: int
+    ) -> None:
         self.timer.step_ended(trainer.global_step)
 
 

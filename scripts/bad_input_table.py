@@ -31,7 +31,11 @@ def write_reviews(path: Path, n: int, columns: tuple[str, str] = ("text", "label
 
 def cli(*args: str, env: dict | None = None, script: str = "train.py") -> tuple[int, str]:
     result = subprocess.run(
-        [sys.executable, script, *args], cwd=ROOT, capture_output=True, text=True, timeout=600,
+        [sys.executable, script, *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
         env={**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", **(env or {})},
     )
     lines = [line.strip() for line in result.stderr.splitlines() if line.strip()]
@@ -65,16 +69,32 @@ def main() -> None:
     save_file({"weight": torch.zeros(2)}, str(tmp / "other_arch.safetensors"))
     (tmp / "damaged.ckpt").write_bytes(b"PK\x03\x04 truncated")
 
-    quick = [f"paths.data_dir={good}", "trainer.max_epochs=1", "trainer.enable_progress_bar=false", "callbacks.progress_bar=null"]
+    quick = [
+        f"paths.data_dir={good}",
+        "trainer.max_epochs=1",
+        "trainer.enable_progress_bar=false",
+        "callbacks.progress_bar=null",
+    ]
     runs = tmp / "runs"
     pretrain = runs / "pretrain"
     lora_run = runs / "lora"
     setup = [
         cli(*quick, "experiment=agnews_pretrain", f"hydra.run.dir={pretrain}"),
         cli(*quick, "experiment=imdb_lora", f"model.pretrained={pretrain}", f"hydra.run.dir={lora_run}"),
-        cli(*quick, "experiment=agnews_pretrain", "model.net.embed_dim=8", "model.net.hidden_dim=4", f"hydra.run.dir={runs / 'small'}"),
-        cli(*quick, "experiment=agnews_pretrain",
-            "model.tokenizer.min_frequency=1", "model.tokenizer.max_size=10", f"hydra.run.dir={runs / 'other_vocab'}"),
+        cli(
+            *quick,
+            "experiment=agnews_pretrain",
+            "model.net.embed_dim=8",
+            "model.net.hidden_dim=4",
+            f"hydra.run.dir={runs / 'small'}",
+        ),
+        cli(
+            *quick,
+            "experiment=agnews_pretrain",
+            "model.tokenizer.min_frequency=1",
+            "model.tokenizer.max_size=10",
+            f"hydra.run.dir={runs / 'other_vocab'}",
+        ),
     ]
     if any(code for code, _ in setup):
         raise SystemExit(f"setting up the runs failed: {setup}")
@@ -85,7 +105,11 @@ def main() -> None:
         ("negative alpha", [*quick, "model=lora_textclassifier", "model.lora.alpha=-1"], {}),
         ("dropout outside [0, 1)", [*quick, "model=lora_textclassifier", "model.lora.dropout=1.0"], {}),
         ("target module matches nothing", [*quick, "model=lora_textclassifier", "model.lora.target_modules=[fc3]"], {}),
-        ("PEFT target module matches nothing", [*quick, "model=lora_bert", f"model.backbone={MINILM}", "model.lora.target_modules=[q_lin]"], {}),
+        (
+            "PEFT target module matches nothing",
+            [*quick, "model=lora_bert", f"model.backbone={MINILM}", "model.lora.target_modules=[q_lin]"],
+            {},
+        ),
         ("no data, offline", [*quick, f"paths.data_dir={tmp / 'nowhere'}"], {}),
         ("corrupt parquet file", [*quick, f"paths.data_dir={tmp / 'corrupt'}"], {}),
         ("empty (0-byte) parquet file", [*quick, f"paths.data_dir={tmp / 'empty'}"], {}),
@@ -93,18 +117,45 @@ def main() -> None:
         ("labels outside the model's classes", [*quick, f"paths.data_dir={tmp / 'labels'}"], {}),
         ("empty split after data.max_train_samples", [*quick, "data.max_train_samples=0"], {}),
         ("pretrained model left unset", [*quick, "experiment=imdb_lora"], {}),
-        ("pretrained checkpoint missing", [*quick, "experiment=imdb_lora", f"model.pretrained={tmp / 'no_such_run'}"], {}),
-        ("pretrained checkpoint of another architecture", [*quick, "experiment=imdb_lora", f"model.pretrained={runs / 'small'}"], {}),
-        ("pretrained file that is no TextClassifier", [*quick, "experiment=imdb_lora", f"model.pretrained={tmp / 'other_arch.safetensors'}",
-                                                       f"model.tokenizer.vocab_path={pretrain}"], {}),
-        ("pretrained checkpoint with another vocabulary", [*quick, "experiment=imdb_lora", f"model.pretrained={pretrain}",
-                                                           f"model.tokenizer.vocab_path={runs / 'other_vocab'}"], {}),
+        (
+            "pretrained checkpoint missing",
+            [*quick, "experiment=imdb_lora", f"model.pretrained={tmp / 'no_such_run'}"],
+            {},
+        ),
+        (
+            "pretrained checkpoint of another architecture",
+            [*quick, "experiment=imdb_lora", f"model.pretrained={runs / 'small'}"],
+            {},
+        ),
+        (
+            "pretrained file that is no TextClassifier",
+            [
+                *quick,
+                "experiment=imdb_lora",
+                f"model.pretrained={tmp / 'other_arch.safetensors'}",
+                f"model.tokenizer.vocab_path={pretrain}",
+            ],
+            {},
+        ),
+        (
+            "pretrained checkpoint with another vocabulary",
+            [
+                *quick,
+                "experiment=imdb_lora",
+                f"model.pretrained={pretrain}",
+                f"model.tokenizer.vocab_path={runs / 'other_vocab'}",
+            ],
+            {},
+        ),
         ("damaged checkpoint to resume from", [*quick, f"ckpt_path={tmp / 'damaged.ckpt'}"], {}),
         ("resume a folder with no checkpoint", [f"resume={tmp}"], {}),
         ("NaN / infinite loss", [*quick, "optim.optimizer.lr=1e30"], {}),
         ("output folder cannot be written", [*quick, f"hydra.run.dir={tmp / 'not_a_folder' / 'run'}"], {}),
     ]
-    rows = [(name, "python train.py " + " ".join(a for a in args if a not in quick), *cli(*args, env=env)) for name, args, env in cases]
+    rows = [
+        (name, "python train.py " + " ".join(a for a in args if a not in quick), *cli(*args, env=env))
+        for name, args, env in cases
+    ]
     with (pretrain / "model.safetensors").open("ab") as file:  # the base changes after the adapter was trained
         file.write(b" ")
     code, message = cli(str(lora_run), script="eval.py")

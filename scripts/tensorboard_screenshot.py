@@ -22,11 +22,23 @@ def main() -> None:
         raise SystemExit("no chromium on PATH; install it (Debian: apt-get install chromium)")
     with tensorboard_server(args.sweep_dir) as url:
         subprocess.run(
-            [browser, "--headless=new", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", f"--window-size={args.size}",
-             "--virtual-time-budget=20000", f"--screenshot={args.output_png}", f"{url}/#{args.view}"],
-            check=True, capture_output=True, timeout=120,
+            [
+                browser,
+                "--headless=new",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--hide-scrollbars",
+                f"--window-size={args.size}",
+                "--virtual-time-budget=20000",
+                f"--screenshot={args.output_png}",
+                f"{url}/#{args.view}",
+            ],
+            check=True,
+            capture_output=True,
+            timeout=120,
         )
     print(f"wrote {args.output_png}")
+
 
 if __name__ == "__main__":
     main()

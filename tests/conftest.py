@@ -54,7 +54,12 @@ def write_parquet(path: Path, rows: dict[str, list]) -> Path:
     return path
 
 
-TOPICS = [["election", "minister", "war"], ["match", "goal", "season"], ["shares", "profit", "market"], ["software", "chip", "space"]]
+TOPICS = [
+    ["election", "minister", "war"],
+    ["match", "goal", "season"],
+    ["shares", "profit", "market"],
+    ["software", "chip", "space"],
+]
 
 
 def topic_rows(n: int, seed: int) -> dict[str, list]:
@@ -133,7 +138,9 @@ def save_tiny_distilbert(folder: Path) -> Path:
     )
 
     specials = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
-    words = sorted(set(POSITIVE + NEGATIVE + FILLER + [w for topic in TOPICS for w in topic] + ["really", "yes", "!", ".", ","]))
+    words = sorted(
+        set(POSITIVE + NEGATIVE + FILLER + [w for topic in TOPICS for w in topic] + ["really", "yes", "!", ".", ","])
+    )
     vocab = {token: i for i, token in enumerate(specials + words)}
     backend = Tokenizer(models.WordPiece(vocab, unk_token="[UNK]"))
     backend.normalizer = normalizers.BertNormalizer(lowercase=True)
@@ -142,11 +149,18 @@ def save_tiny_distilbert(folder: Path) -> Path:
         single="[CLS] $A [SEP]", special_tokens=[("[CLS]", vocab["[CLS]"]), ("[SEP]", vocab["[SEP]"])]
     )
     tokenizer = PreTrainedTokenizerFast(
-        tokenizer_object=backend, unk_token="[UNK]", pad_token="[PAD]", cls_token="[CLS]", sep_token="[SEP]",
-        mask_token="[MASK]", model_max_length=64,
+        tokenizer_object=backend,
+        unk_token="[UNK]",
+        pad_token="[PAD]",
+        cls_token="[CLS]",
+        sep_token="[SEP]",
+        mask_token="[MASK]",
+        model_max_length=64,
     )
     tokenizer.save_pretrained(folder)
     torch.manual_seed(0)
-    config = DistilBertConfig(vocab_size=len(vocab), dim=32, n_layers=2, n_heads=2, hidden_dim=64, max_position_embeddings=64)
+    config = DistilBertConfig(
+        vocab_size=len(vocab), dim=32, n_layers=2, n_heads=2, hidden_dim=64, max_position_embeddings=64
+    )
     DistilBertForSequenceClassification(config).save_pretrained(folder)
     return folder

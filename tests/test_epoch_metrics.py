@@ -11,7 +11,10 @@ from loralab.training.epoch_metrics import ClassificationEpochMetrics
 def test_matches_torchmetrics_accuracy_f1_and_example_weighted_loss(num_classes, label_classes):
     generator = torch.Generator().manual_seed(num_classes + label_classes)
     batches = [
-        (torch.randn(size, num_classes, generator=generator), torch.randint(0, label_classes, (size,), generator=generator))
+        (
+            torch.randn(size, num_classes, generator=generator),
+            torch.randint(0, label_classes, (size,), generator=generator),
+        )
         for size in (64, 64, 17)  # a short last batch: the loss mean must weight by examples
     ]
     criterion = torch.nn.CrossEntropyLoss()

@@ -24,7 +24,9 @@ def backbone(tmp_path_factory):
 
 def _lora_model(backbone) -> torch.nn.Module:
     torch.manual_seed(0)
-    model = apply_peft_lora(build_hf_classifier(str(backbone), 2), ["q_lin", "k_lin", "v_lin"], rank=4, alpha=8, modules_to_save=HEAD)
+    model = apply_peft_lora(
+        build_hf_classifier(str(backbone), 2), ["q_lin", "k_lin", "v_lin"], rank=4, alpha=8, modules_to_save=HEAD
+    )
     for name, parameter in model.named_parameters():
         if "lora_B" in name:  # B starts at zero, which would leave A without a gradient to compare
             torch.nn.init.normal_(parameter, std=0.1)
@@ -47,7 +49,10 @@ def _saved_bytes_logits_and_grads(model: torch.nn.Module) -> tuple[int, torch.Te
 
 def test_frozen_weights_turn_bf16_and_trained_ones_stay_fp32(backbone):
     model = FrozenBF16Precision().convert_module(_lora_model(backbone))
-    dtypes = {(name.split(".")[-2] if "lora_" in name else "head" if "modules_to_save" in name else "frozen", p.dtype) for name, p in model.named_parameters()}
+    dtypes = {
+        (name.split(".")[-2] if "lora_" in name else "head" if "modules_to_save" in name else "frozen", p.dtype)
+        for name, p in model.named_parameters()
+    }
     assert dtypes == {("frozen", torch.bfloat16), ("default", torch.float32), ("head", torch.float32)}
     assert {p.dtype for p in model.parameters() if p.requires_grad} == {torch.float32}
     assert {p.dtype for p in model.parameters() if not p.requires_grad} == {torch.bfloat16}
@@ -56,11 +61,15 @@ def test_frozen_weights_turn_bf16_and_trained_ones_stay_fp32(backbone):
 def test_gradients_match_fp32_and_less_is_kept_for_backward(backbone):
     """The plugin's point: half-size activations, with float32 logits and gradients close to fp32."""
     fp32_bytes, fp32_logits, fp32_grads = _saved_bytes_logits_and_grads(_lora_model(backbone))
-    bf16_bytes, bf16_logits, bf16_grads = _saved_bytes_logits_and_grads(FrozenBF16Precision().convert_module(_lora_model(backbone)))
+    bf16_bytes, bf16_logits, bf16_grads = _saved_bytes_logits_and_grads(
+        FrozenBF16Precision().convert_module(_lora_model(backbone))
+    )
     assert bf16_logits.dtype == torch.float32
     torch.testing.assert_close(bf16_logits, fp32_logits, atol=5e-3, rtol=0.05)
     assert bf16_bytes < 0.8 * fp32_bytes
-    assert bf16_grads.keys() == fp32_grads.keys() and len(bf16_grads) == 16  # 2 layers x 3 targets x A, B + head's 2 x 2
+    assert (
+        bf16_grads.keys() == fp32_grads.keys() and len(bf16_grads) == 16
+    )  # 2 layers x 3 targets x A, B + head's 2 x 2
     for name, grad in fp32_grads.items():
         assert bf16_grads[name].dtype == torch.float32
         assert (bf16_grads[name] - grad).norm() <= 0.05 * grad.norm(), name  # bf16 rounding: ~1% seen
@@ -92,8 +101,11 @@ def test_a_compiled_model_gets_a_warning(caplog):
 def test_training_run_with_bf16_base_saves_an_fp32_adapter(backbone, tmp_path):
     """Through train.py's path: the Trainer built from conf/trainer/gpu_bf16_base.yaml (on the CPU)."""
     overrides = quiet_run_overrides(write_tiny_data(tmp_path / "data")) + [
-        "model=lora_distilbert", f"model.backbone={backbone}", f"paths.cache_dir={tmp_path / 'cache'}",
-        "trainer=gpu_bf16_base", "trainer.accelerator=cpu",
+        "model=lora_distilbert",
+        f"model.backbone={backbone}",
+        f"paths.cache_dir={tmp_path / 'cache'}",
+        "trainer=gpu_bf16_base",
+        "trainer.accelerator=cpu",
     ]
     metrics = train(compose_train_config(tmp_path / "run", overrides))
     assert 0 <= metrics["test/acc"] <= 1

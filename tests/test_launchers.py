@@ -10,8 +10,16 @@ from test_sweep_summary import run_train
 
 def test_joblib_runs_the_jobs_in_parallel_processes(tiny_data_dir, tmp_path):
     sweep_dir = tmp_path / "sweep"
-    args = ["-m", *tiny_run_overrides(tiny_data_dir), "model=lora_textclassifier", "model.lora.rank=1,2", "trainer.max_epochs=1",
-            "hydra/launcher=joblib", "hydra.launcher.n_jobs=2", f"hydra.sweep.dir={sweep_dir}"]
+    args = [
+        "-m",
+        *tiny_run_overrides(tiny_data_dir),
+        "model=lora_textclassifier",
+        "model.lora.rank=1,2",
+        "trainer.max_epochs=1",
+        "hydra/launcher=joblib",
+        "hydra.launcher.n_jobs=2",
+        f"hydra.sweep.dir={sweep_dir}",
+    ]
     result = run_train(args, tmp_path)
     assert result.returncode == 0, result.stderr[-2000:]
     assert "Joblib.Parallel(n_jobs=2" in result.stderr + result.stdout
@@ -20,8 +28,13 @@ def test_joblib_runs_the_jobs_in_parallel_processes(tiny_data_dir, tmp_path):
 
 def test_optuna_search_resumes_from_its_sqlite_study(tiny_data_dir, tmp_path):
     sweep_dir = tmp_path / "search"
-    args = [*tiny_run_overrides(tiny_data_dir), "model=lora_textclassifier", "trainer.max_epochs=1", "hparams_search=lora_optuna",
-            f"hydra.sweep.dir={sweep_dir}"]
+    args = [
+        *tiny_run_overrides(tiny_data_dir),
+        "model=lora_textclassifier",
+        "trainer.max_epochs=1",
+        "hparams_search=lora_optuna",
+        f"hydra.sweep.dir={sweep_dir}",
+    ]
     first = run_train([*args, "hydra.sweeper.n_trials=2"], tmp_path)
     assert first.returncode == 0, first.stderr[-2000:]
     assert (sweep_dir / "optuna.db").is_file()
@@ -41,7 +54,13 @@ def test_optuna_search_resumes_from_its_sqlite_study(tiny_data_dir, tmp_path):
 
 def test_ddp_trains_over_two_cpu_processes(tiny_data_dir, tmp_path):
     run_dir = tmp_path / "ddp"
-    args = [*tiny_run_overrides(tiny_data_dir), "trainer=ddp", "trainer.accelerator=cpu", "trainer.devices=2", f"hydra.run.dir={run_dir}"]
+    args = [
+        *tiny_run_overrides(tiny_data_dir),
+        "trainer=ddp",
+        "trainer.accelerator=cpu",
+        "trainer.devices=2",
+        f"hydra.run.dir={run_dir}",
+    ]
     result = run_train(args, tmp_path)
     assert result.returncode == 0, result.stderr[-2000:]
     metrics = json.loads((run_dir / "metrics.json").read_text())
@@ -50,7 +69,9 @@ def test_ddp_trains_over_two_cpu_processes(tiny_data_dir, tmp_path):
 
 
 def test_slurm_launcher_config_composes_to_submitit(tiny_data_dir, tmp_path):
-    cfg = compose_train_config(tmp_path / "run", tiny_run_overrides(tiny_data_dir) + ["hydra/launcher=slurm", "trainer=ddp"])
+    cfg = compose_train_config(
+        tmp_path / "run", tiny_run_overrides(tiny_data_dir) + ["hydra/launcher=slurm", "trainer=ddp"]
+    )
     assert cfg.hydra.launcher._target_ == "hydra_plugins.hydra_submitit_launcher.submitit_launcher.SlurmLauncher"
     assert cfg.hydra.launcher.gpus_per_node == 1 and cfg.hydra.launcher.timeout_min == 120
     assert cfg.trainer.strategy == "ddp"

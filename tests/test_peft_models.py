@@ -34,8 +34,12 @@ def backbone(tmp_path_factory):
 def peft_run(backbone, tmp_path_factory):
     root = tmp_path_factory.mktemp("peft_run")
     overrides = quiet_run_overrides(write_tiny_data(root / "data")) + [
-        "model=lora_distilbert", f"model.backbone={backbone}", f"paths.cache_dir={root / 'cache'}",
-        "model.lora.rank=4", "optim.optimizer.lr=3e-3", "trainer.max_epochs=3",
+        "model=lora_distilbert",
+        f"model.backbone={backbone}",
+        f"paths.cache_dir={root / 'cache'}",
+        "model.lora.rank=4",
+        "optim.optimizer.lr=3e-3",
+        "trainer.max_epochs=3",
     ]
     run_dir = root / "run"
     return run_dir, train(compose_train_config(run_dir, overrides))
@@ -61,8 +65,13 @@ def test_truncation_keeps_the_closing_special_token(backbone):
 
 
 def test_trainable_count_is_the_lora_formula_plus_the_head(backbone):
-    model = apply_peft_lora(build_hf_classifier(str(backbone), 2), ["q_lin", "v_lin"], rank=4, alpha=8,
-                            modules_to_save=["pre_classifier", "classifier"])
+    model = apply_peft_lora(
+        build_hf_classifier(str(backbone), 2),
+        ["q_lin", "v_lin"],
+        rank=4,
+        alpha=8,
+        modules_to_save=["pre_classifier", "classifier"],
+    )
     trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
     lora = 2 * 2 * 4 * (32 + 32)  # layers x targets x r x (in + out)
     head = (32 * 32 + 32) + (32 * 2 + 2)  # pre_classifier + classifier
@@ -151,13 +160,19 @@ def test_predict_and_merged_export_of_a_peft_run(peft_run, tmp_path):
     tokenizer = AutoTokenizer.from_pretrained(merged_dir)
     with torch.no_grad():
         probabilities = torch.softmax(merged(**tokenizer(texts, return_tensors="pt", padding=True)).logits, dim=-1)
-    torch.testing.assert_close(probabilities.max(dim=-1).values, torch.tensor([p for _, p in predictions]), atol=1e-5, rtol=0)
+    torch.testing.assert_close(
+        probabilities.max(dim=-1).values, torch.tensor([p for _, p in predictions]), atol=1e-5, rtol=0
+    )
 
 
 @pytest.mark.parametrize(
     ("kwargs", "message"),
-    [({"rank": 0}, "model.lora.rank"), ({"alpha": -1}, "model.lora.alpha"), ({"dropout": 1.5}, "model.lora.dropout"),
-     ({"scaling": "lab"}, "standard or rslora")],
+    [
+        ({"rank": 0}, "model.lora.rank"),
+        ({"alpha": -1}, "model.lora.alpha"),
+        ({"dropout": 1.5}, "model.lora.dropout"),
+        ({"scaling": "lab"}, "standard or rslora"),
+    ],
 )
 def test_bad_peft_hyperparameters_name_the_key(backbone, kwargs, message):
     settings = {"rank": 4, "alpha": 8} | kwargs
@@ -206,8 +221,10 @@ def test_gradient_checkpointing_keeps_less_and_gives_the_same_gradients(backbone
         torch.manual_seed(0)
         net = build_hf_classifier(str(backbone), 2, gradient_checkpointing=checkpointing)
         vocab_size = net.config.vocab_size
-        batch = {"input_ids": torch.randint(5, vocab_size, (4, 48), generator=torch.Generator().manual_seed(1)),
-                 "attention_mask": torch.ones(4, 48, dtype=torch.int64)}
+        batch = {
+            "input_ids": torch.randint(5, vocab_size, (4, 48), generator=torch.Generator().manual_seed(1)),
+            "attention_mask": torch.ones(4, 48, dtype=torch.int64),
+        }
         model = apply_peft_lora(net, ["q_lin", "v_lin"], rank=4, alpha=8, dropout=0.1)
         for name, parameter in model.named_parameters():
             if "lora_B" in name:  # B starts at zero, which would leave A without a gradient to compare
@@ -216,6 +233,8 @@ def test_gradient_checkpointing_keeps_less_and_gives_the_same_gradients(backbone
     (plain_bytes, plain_grads), (checkpointed_bytes, checkpointed_grads) = results
     assert checkpointed_bytes < plain_bytes / 2
     assert plain_grads.keys() == checkpointed_grads.keys()
-    assert len(plain_grads) == 8 and all(grad.abs().sum() > 0 for grad in plain_grads.values())  # 2 layers x 2 targets x A, B
+    assert len(plain_grads) == 8 and all(
+        grad.abs().sum() > 0 for grad in plain_grads.values()
+    )  # 2 layers x 2 targets x A, B
     for name, grad in plain_grads.items():
         torch.testing.assert_close(checkpointed_grads[name], grad, msg=name)

@@ -24,7 +24,14 @@ from loralab.training.experiment import train
 
 
 def _run(args, **kwargs):
-    return subprocess.Popen([sys.executable, "train.py", *args], cwd=PROJECT_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, **kwargs)
+    return subprocess.Popen(
+        [sys.executable, "train.py", *args],
+        cwd=PROJECT_ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        **kwargs,
+    )
 
 
 @pytest.fixture
@@ -71,7 +78,10 @@ def test_resume_needs_a_run_folder_with_a_last_checkpoint(tmp_path):
     (tmp_path / "checkpoints").mkdir()
     (tmp_path / "checkpoints" / "last.ckpt").write_bytes(b"")
     assert resume_arguments([f"resume={tmp_path}", "trainer.max_epochs=5"]) == [
-        "data=ag_news", "trainer.max_epochs=5", f"hydra.run.dir={tmp_path}", f"ckpt_path={tmp_path}/checkpoints/last.ckpt",
+        "data=ag_news",
+        "trainer.max_epochs=5",
+        f"hydra.run.dir={tmp_path}",
+        f"ckpt_path={tmp_path}/checkpoints/last.ckpt",
     ]
 
 
@@ -88,31 +98,45 @@ def test_a_nan_loss_stops_the_run_and_keeps_the_last_good_checkpoint(tiny_data_d
 
     def step_that_diverges(self, batch, batch_idx):
         loss = real_step(self, batch, batch_idx)
-        return loss * float("nan") if self.trainer.global_step >= 15 else loss  # 12 steps per epoch: the 16th step is batch 3 of epoch 1
+        return (
+            loss * float("nan") if self.trainer.global_step >= 15 else loss
+        )  # 12 steps per epoch: the 16th step is batch 3 of epoch 1
 
     monkeypatch.setattr(TextClassificationModule, "training_step", step_that_diverges)
     run_dir = tmp_path / "run"
     cfg = compose_train_config(run_dir, tiny_run_overrides(tiny_data_dir) + ["trainer.max_epochs=3"])
-    with pytest.raises(NonFiniteLossError, match=r"became nan at step 16 \(epoch 1, batch 3\); the last good checkpoint is .*last.ckpt"):
+    with pytest.raises(
+        NonFiniteLossError, match=r"became nan at step 16 \(epoch 1, batch 3\); the last good checkpoint is .*last.ckpt"
+    ):
         train(cfg)
     checkpoint = torch.load(run_dir / "checkpoints" / "last.ckpt", weights_only=True)
     assert checkpoint["epoch"] == 0 and all(torch.isfinite(t).all() for t in checkpoint["state_dict"].values())
     assert not (run_dir / "metrics.json").exists()
 
 
-def test_a_nan_loss_checked_every_few_steps_is_still_caught_before_the_next_checkpoint(tiny_data_dir, tmp_path, monkeypatch):
+def test_a_nan_loss_checked_every_few_steps_is_still_caught_before_the_next_checkpoint(
+    tiny_data_dir, tmp_path, monkeypatch
+):
     """The GPU mode (a device-side flag read every N steps): one bad step between two checks is
     remembered, and the epoch-end check stops the run before its checkpoint is written."""
     real_step = TextClassificationModule.training_step
 
     def one_bad_step(self, batch, batch_idx):
         loss = real_step(self, batch, batch_idx)
-        return loss * float("inf") if self.trainer.global_step == 14 else loss  # step 15 only; later losses are finite again
+        return (
+            loss * float("inf") if self.trainer.global_step == 14 else loss
+        )  # step 15 only; later losses are finite again
 
     monkeypatch.setattr(TextClassificationModule, "training_step", one_bad_step)
     run_dir = tmp_path / "run"
-    overrides = tiny_run_overrides(tiny_data_dir) + ["trainer.max_epochs=3", "callbacks.stop_on_non_finite_loss.check_every_n_steps=100"]
-    with pytest.raises(NonFiniteLossError, match=r"became NaN or infinite between step 13 and step 24 \(epoch 1\); the last good checkpoint"):
+    overrides = tiny_run_overrides(tiny_data_dir) + [
+        "trainer.max_epochs=3",
+        "callbacks.stop_on_non_finite_loss.check_every_n_steps=100",
+    ]
+    with pytest.raises(
+        NonFiniteLossError,
+        match=r"became NaN or infinite between step 13 and step 24 \(epoch 1\); the last good checkpoint",
+    ):
         train(compose_train_config(run_dir, overrides))
     assert torch.load(run_dir / "checkpoints" / "last.ckpt", weights_only=True)["epoch"] == 0
 
@@ -124,7 +148,9 @@ def test_checkpoints_are_written_atomically(tiny_data_dir, tmp_path):
     AtomicCheckpointIO().save_checkpoint({"epoch": 1}, path)
     with pytest.raises(Exception):  # noqa: B017  a kill or a failure midway through the write
         AtomicCheckpointIO().save_checkpoint({"epoch": 2, "unpicklable": lambda: None}, path)
-    assert torch.load(path, weights_only=True) == {"epoch": 1} and [p.name for p in path.parent.iterdir()] == ["last.ckpt"]
+    assert torch.load(path, weights_only=True) == {"epoch": 1} and [p.name for p in path.parent.iterdir()] == [
+        "last.ckpt"
+    ]
     run_dir = tmp_path / "run"
     cfg = compose_train_config(run_dir, tiny_run_overrides(tiny_data_dir))
     train(cfg)

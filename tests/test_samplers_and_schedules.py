@@ -25,7 +25,9 @@ def test_length_grouped_batches_cover_every_example_once_with_less_padding():
     assert padding(batches) < padding(random_batches) / 4
 
 
-@pytest.mark.parametrize("make", [lambda: LengthGroupedSampler(torch.arange(100), 8, seed=1), lambda: EpochShuffleSampler(100, seed=1)])
+@pytest.mark.parametrize(
+    "make", [lambda: LengthGroupedSampler(torch.arange(100), 8, seed=1), lambda: EpochShuffleSampler(100, seed=1)]
+)
 def test_the_order_depends_on_seed_and_epoch_only(make):
     first, again = make(), make()
     torch.manual_seed(123)  # the global RNG plays no part: a resumed run gets the same order

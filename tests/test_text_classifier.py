@@ -82,11 +82,14 @@ def test_counting_each_word_once_pools_the_distinct_words_padding_left_out():
     repeated = torch.tensor([[4, 5, 4, 4, 6, 5, 0, 0]])
     distinct = torch.tensor([[6, 5, 4]])
     torch.testing.assert_close(
-        model.mean_embedding(repeated, (repeated != 0).long()), model.mean_embedding(distinct, torch.ones_like(distinct))
+        model.mean_embedding(repeated, (repeated != 0).long()),
+        model.mean_embedding(distinct, torch.ones_like(distinct)),
     )
     bag = TextClassifier(vocab_size=20, num_classes=2, embed_dim=8, hidden_dim=4)
     bag.load_state_dict(model.state_dict())
-    assert not torch.allclose(bag.mean_embedding(repeated, (repeated != 0).long()), model.mean_embedding(distinct, torch.ones_like(distinct)))
+    assert not torch.allclose(
+        bag.mean_embedding(repeated, (repeated != 0).long()), model.mean_embedding(distinct, torch.ones_like(distinct))
+    )
 
 
 def test_count_each_word_once_reaches_a_pretrained_model_through_the_builder(tmp_path):
@@ -95,5 +98,7 @@ def test_count_each_word_once_reaches_a_pretrained_model_through_the_builder(tmp
     vocab = {"<pad>": 0, "<unk>": 1, "good": 2, "bad": 3}
     base = TextClassifier(vocab_size=4, num_classes=4, embed_dim=8, hidden_dim=4)
     save_file(base.state_dict(), tmp_path / "model.safetensors")
-    model = build_text_classifier(vocab, num_classes=2, embed_dim=8, hidden_dim=4, pretrained=tmp_path, count_each_word_once=True)
+    model = build_text_classifier(
+        vocab, num_classes=2, embed_dim=8, hidden_dim=4, pretrained=tmp_path, count_each_word_once=True
+    )
     assert model.count_each_word_once and model.fc2.out_features == 2

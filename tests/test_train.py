@@ -13,7 +13,15 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 from loralab.training.components import build_datamodule, build_module, build_trainer
 from loralab.training.experiment import train
 
-REQUIRED_METRICS = {"val/acc_best", "test/acc", "test/loss", "trainable_params", "total_params", "train_seconds", "epochs"}
+REQUIRED_METRICS = {
+    "val/acc_best",
+    "test/acc",
+    "test/loss",
+    "trainable_params",
+    "total_params",
+    "train_seconds",
+    "epochs",
+}
 
 
 def test_textclassifier_run_writes_metrics_vocab_checkpoints_and_tensorboard(tiny_data_dir, tmp_path):
@@ -44,7 +52,11 @@ def test_run_info_records_code_packages_and_data(tiny_data_dir, tmp_path):
 
 
 def test_lora_run_trains_only_the_adapter_and_head(tiny_data_dir, tmp_path):
-    overrides = tiny_run_overrides(tiny_data_dir) + ["model=lora_textclassifier", "model.net.hidden_dim=128", "model.net.embed_dim=100"]
+    overrides = tiny_run_overrides(tiny_data_dir) + [
+        "model=lora_textclassifier",
+        "model.net.hidden_dim=128",
+        "model.net.embed_dim=100",
+    ]
     metrics = train(compose_train_config(tmp_path / "run", overrides))
     assert metrics["trainable_params"] == (100 * 2 + 2 * 128) + (128 * 2 + 2)
     assert metrics["trainable_params"] < metrics["total_params"]
@@ -94,7 +106,9 @@ def test_clipping_under_mixed_precision_steps_adamw_unfused(tiny_data_dir, tmp_p
     """Lightning refuses to clip under mixed precision with an optimizer that unscales its own
     gradients, as fused AdamW does: with clipping on, the preset must step unfused instead."""
     overrides = tiny_run_overrides(tiny_data_dir) + [
-        "trainer.precision=bf16-mixed", f"trainer.gradient_clip_val={clip}", "++trainer.max_steps=2",
+        "trainer.precision=bf16-mixed",
+        f"trainer.gradient_clip_val={clip}",
+        "++trainer.max_steps=2",
     ]
     cfg = compose_train_config(tmp_path / "run", overrides)
     datamodule = build_datamodule(cfg)
@@ -127,7 +141,9 @@ def test_an_output_folder_that_cannot_be_written_is_refused_in_one_line(tiny_dat
     blocker = tmp_path / "a_file"
     blocker.write_text("keep me")
     overrides = tiny_run_overrides(tiny_data_dir) + [f"hydra.run.dir={blocker}/run"]
-    result = subprocess.run([sys.executable, "train.py", *overrides], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [sys.executable, "train.py", *overrides], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=300
+    )
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert result.stderr.strip().splitlines()[-1] == (
         f"error: cannot write the output folder {blocker}/run: {blocker} is a file, not a folder; set hydra.run.dir=<a writable folder>"

@@ -41,7 +41,13 @@ def transfer_runs(tmp_path_factory):
 
 def test_pretraining_saves_the_whole_model_and_a_vocabulary_with_imdb_words(transfer_runs):
     pretrain = transfer_runs["pretrain"]
-    assert set(load_file(pretrain / "model.safetensors")) == {"embedding.weight", "fc1.weight", "fc1.bias", "fc2.weight", "fc2.bias"}
+    assert set(load_file(pretrain / "model.safetensors")) == {
+        "embedding.weight",
+        "fc1.weight",
+        "fc1.bias",
+        "fc2.weight",
+        "fc2.bias",
+    }
     vocab = json.loads((pretrain / "vocab.json").read_text())["model"]["vocab"]
     assert "election" in vocab and "wonderful" in vocab  # vocab_corpora brought IMDb's words in
 
@@ -54,7 +60,12 @@ def test_lora_run_saves_only_the_trained_tensors(transfer_runs):
     assert metrics["trainable_params"] == (16 * 2 + 2 * 8) + (8 * 2 + 2)
     assert metrics["adapter_bytes"] == (lora / "adapter" / "adapter_model.safetensors").stat().st_size
     config = json.loads((lora / "adapter" / "adapter_config.json").read_text())
-    assert (config["r"], config["lora_alpha"], config["target_modules"], config["modules_to_save"]) == (2, 1.0, ["fc1"], ["fc2"])
+    assert (config["r"], config["lora_alpha"], config["target_modules"], config["modules_to_save"]) == (
+        2,
+        1.0,
+        ["fc1"],
+        ["fc2"],
+    )
     assert config["base_model"]["path"] == str((transfer_runs["pretrain"] / "model.safetensors").resolve())
     assert len(config["base_model"]["sha256"]) == 64 and config["vocab_file"]["path"].endswith("vocab.json")
     assert not (lora / "model.safetensors").exists()
@@ -63,7 +74,9 @@ def test_lora_run_saves_only_the_trained_tensors(transfer_runs):
 def test_eval_of_the_reloaded_run_reproduces_its_test_metrics(transfer_runs):
     from loralab.tools.evaluation import evaluate_run
 
-    metrics = evaluate_run(transfer_runs["lora"], CONFIG_DIR, [f"paths.cache_dir={transfer_runs['lora'].parent / 'cache'}"])
+    metrics = evaluate_run(
+        transfer_runs["lora"], CONFIG_DIR, [f"paths.cache_dir={transfer_runs['lora'].parent / 'cache'}"]
+    )
     assert metrics["test/acc"] == pytest.approx(transfer_runs["metrics"]["test/acc"], abs=1e-6)
     assert metrics["examples"] == 100
     assert (transfer_runs["lora"] / "eval" / "imdb_test.json").is_file()
@@ -76,7 +89,9 @@ def test_merged_run_model_is_a_plain_text_classifier_with_the_same_logits(transf
 
     tokenizer = instantiate(cfg.model.tokenizer)
     net = load_run_net(cfg, lora, tokenizer)
-    batch = PadCollator(0)([(torch.tensor(ids), torch.tensor(0)) for ids in tokenizer.encode(["great film", "dull plot and awful actors"])])
+    batch = PadCollator(0)(
+        [(torch.tensor(ids), torch.tensor(0)) for ids in tokenizer.encode(["great film", "dull plot and awful actors"])]
+    )
     inputs = {"input_ids": batch["input_ids"], "attention_mask": batch["attention_mask"]}
     before = net(**inputs)
     merged = merge_and_unload(net)
@@ -145,7 +160,9 @@ def test_pretrained_of_another_architecture_is_refused(transfer_runs, tmp_path):
     checkpoint = tmp_path / "other.safetensors"
     save_file({"encoder.weight": torch.zeros(2, 2)}, str(checkpoint))
     overrides = transfer_runs["common"] + [
-        "experiment=imdb_lora", f"model.pretrained={checkpoint}", f"model.tokenizer.vocab_path={transfer_runs['pretrain']}",
+        "experiment=imdb_lora",
+        f"model.pretrained={checkpoint}",
+        f"model.tokenizer.vocab_path={transfer_runs['pretrain']}",
     ]
     with pytest.raises(ValueError, match="is not a plain TextClassifier checkpoint"):
         train(compose_train_config(tmp_path / "run", overrides))
@@ -155,7 +172,9 @@ def test_corrupt_checkpoint_is_named(transfer_runs, tmp_path):
     checkpoint = tmp_path / "broken.ckpt"
     checkpoint.write_bytes(b"\x00garbage")
     overrides = transfer_runs["common"] + [
-        "experiment=imdb_lora", f"model.pretrained={checkpoint}", f"model.tokenizer.vocab_path={transfer_runs['pretrain']}",
+        "experiment=imdb_lora",
+        f"model.pretrained={checkpoint}",
+        f"model.tokenizer.vocab_path={transfer_runs['pretrain']}",
     ]
     with pytest.raises(ValueError, match="cannot read checkpoint .*broken.ckpt"):
         train(compose_train_config(tmp_path / "run", overrides))
@@ -164,14 +183,29 @@ def test_corrupt_checkpoint_is_named(transfer_runs, tmp_path):
 def test_eval_and_predict_command_lines(transfer_runs):
     lora = str(transfer_runs["lora"])
     cache = f"paths.cache_dir={transfer_runs['lora'].parent / 'cache'}"
-    evaluated = subprocess.run([sys.executable, "eval.py", lora, "split=val", cache], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=300)
+    evaluated = subprocess.run(
+        [sys.executable, "eval.py", lora, "split=val", cache],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert evaluated.returncode == 0, evaluated.stderr[-2000:]
     assert json.loads(evaluated.stdout)["split"] == "val"
 
     # The full model of the pretraining run names AG News topics...
     predicted = subprocess.run(
-        [sys.executable, "predict.py", str(transfer_runs["pretrain"]), "The minister lost the election.", "A late goal won the match."],
-        cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=300,
+        [
+            sys.executable,
+            "predict.py",
+            str(transfer_runs["pretrain"]),
+            "The minister lost the election.",
+            "A late goal won the match.",
+        ],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert predicted.returncode == 0, predicted.stderr[-2000:]
     lines = predicted.stdout.strip().splitlines()
@@ -181,14 +215,24 @@ def test_eval_and_predict_command_lines(transfer_runs):
 
     # ...and the LoRA run (base + adapter) the IMDb labels, for texts on stdin.
     from_stdin = subprocess.run(
-        [sys.executable, "predict.py", lora], input="great superb\nawful waste\n",
-        cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=300,
+        [sys.executable, "predict.py", lora],
+        input="great superb\nawful waste\n",
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert from_stdin.returncode == 0, from_stdin.stderr[-2000:]
     assert {line.split("\t")[0] for line in from_stdin.stdout.strip().splitlines()} <= {"positive", "negative"}
     assert len(from_stdin.stdout.strip().splitlines()) == 2
 
-    missing = subprocess.run([sys.executable, "predict.py", lora + "_typo", "x"], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=300)
+    missing = subprocess.run(
+        [sys.executable, "predict.py", lora + "_typo", "x"],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert missing.returncode == 1 and missing.stderr.startswith("error: ") and "Traceback" not in missing.stderr
 
 

@@ -23,7 +23,12 @@ class ResumableOptunaSweeper(OptunaSweeper):
         trials = self._earlier_trials()
         if trials:
             finished = sum(trial.state.is_finished() for trial in trials)
-            log.info("resuming study %s: %d trials finished, %d to go", impl.study_name, finished, max(0, impl.n_trials - finished))
+            log.info(
+                "resuming study %s: %d trials finished, %d to go",
+                impl.study_name,
+                finished,
+                max(0, impl.n_trials - finished),
+            )
             impl.n_trials = max(0, impl.n_trials - finished)
             impl.job_idx = len(trials)  # a killed trial's folder stays; its rerun gets a new one
         return impl.sweep(arguments)

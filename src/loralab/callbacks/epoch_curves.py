@@ -51,7 +51,9 @@ class EpochCurves(L.Callback):
         plt.imsave(Path(trainer.default_root_dir) / self.filename, pixels)
         for logger in trainer.loggers:
             if hasattr(logger.experiment, "add_image"):  # TensorBoard's SummaryWriter
-                logger.experiment.add_image("curves/loss_and_accuracy", pixels, global_step=trainer.global_step, dataformats="HWC")
+                logger.experiment.add_image(
+                    "curves/loss_and_accuracy", pixels, global_step=trainer.global_step, dataformats="HWC"
+                )
 
 
 def rendered_rgb(figure: plt.Figure) -> np.ndarray:

@@ -34,7 +34,9 @@ class StopOnNonFiniteLoss(L.Callback):
         self._every = self.check_every_n_steps or (1 if pl_module.device.type == "cpu" else 50)
         self._all_finite, self._last_good_step = None, trainer.global_step  # a resumed run starts later
 
-    def on_train_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule, outputs, batch, batch_idx: int) -> None:
+    def on_train_batch_end(
+        self, trainer: L.Trainer, pl_module: L.LightningModule, outputs, batch, batch_idx: int
+    ) -> None:
         loss = outputs.get("loss") if isinstance(outputs, dict) else outputs
         if loss is None:
             return

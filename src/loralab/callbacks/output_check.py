@@ -26,7 +26,10 @@ def unwritable_reason(folder: str | Path) -> str | None:
 def _refuse(folder: str, setting: str) -> None:
     reason = unwritable_reason(folder)
     if reason:
-        print(f"error: cannot write the output folder {folder}: {reason}; set {setting}=<a writable folder>", file=sys.stderr)
+        print(
+            f"error: cannot write the output folder {folder}: {reason}; set {setting}=<a writable folder>",
+            file=sys.stderr,
+        )
         raise SystemExit(1)
 
 

@@ -14,7 +14,9 @@ class PadCollator:
     def __init__(self, pad_id: int) -> None:
         self.pad_id = pad_id
 
-    def __call__(self, batch: list[tuple[torch.Tensor, torch.Tensor]] | dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    def __call__(
+        self, batch: list[tuple[torch.Tensor, torch.Tensor]] | dict[str, torch.Tensor]
+    ) -> dict[str, torch.Tensor]:
         if isinstance(batch, dict):  # already padded by EncodedSplit.__getitems__
             return batch
         lengths = [len(ids) for ids, _ in batch]

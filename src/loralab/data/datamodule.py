@@ -78,7 +78,9 @@ class TextClassificationDataModule(L.LightningDataModule):
         self.eval_batch_size = eval_batch_size or batch_size
         self.group_by_length = group_by_length
         if pad_to_multiple_of is not None and pad_to_multiple_of < 1:
-            raise ValueError(f"data.pad_to_multiple_of must be a positive number of tokens or null, not {pad_to_multiple_of}")
+            raise ValueError(
+                f"data.pad_to_multiple_of must be a positive number of tokens or null, not {pad_to_multiple_of}"
+            )
         self.pad_to_multiple_of = pad_to_multiple_of
         self.num_workers, self.pin_memory = num_workers, pin_memory
         self.seed = seed
@@ -97,8 +99,12 @@ class TextClassificationDataModule(L.LightningDataModule):
         if self.splits:
             return
         raw = load_raw_data(
-            self.name, **self.source, text_column=self.text_column, label_column=self.label_column,
-            test_fraction=self.test_fraction, seed=self.seed,
+            self.name,
+            **self.source,
+            text_column=self.text_column,
+            label_column=self.label_column,
+            test_fraction=self.test_fraction,
+            seed=self.seed,
         )
         train = random_subset(raw.train, self.max_train_samples, self.seed)
         train, val = train_val_split(train, self.val_fraction, self.seed)
@@ -109,8 +115,13 @@ class TextClassificationDataModule(L.LightningDataModule):
         self.tokenizer.fit(train, self.cache_dir)
         for split_name, split in text_splits.items():
             self.splits[split_name] = encode_cached(
-                split, self.tokenizer, self.cache_dir, self.data_fingerprints[split_name]["sha256"],
-                max_length=self.max_length, pad_id=self.tokenizer.pad_id, pad_to_multiple_of=self.pad_to_multiple_of,
+                split,
+                self.tokenizer,
+                self.cache_dir,
+                self.data_fingerprints[split_name]["sha256"],
+                max_length=self.max_length,
+                pad_id=self.tokenizer.pad_id,
+                pad_to_multiple_of=self.pad_to_multiple_of,
             )
         self.data_source = raw.source
         log.info("%s from %s: %s", self.name, raw.source, ", ".join(f"{k} {len(v)}" for k, v in self.splits.items()))

@@ -29,7 +29,12 @@ class EncodedSplit(Dataset):
     """
 
     def __init__(
-        self, ids: torch.Tensor, offsets: torch.Tensor, labels: torch.Tensor, max_length: int | None = None, pad_id: int = 0,
+        self,
+        ids: torch.Tensor,
+        offsets: torch.Tensor,
+        labels: torch.Tensor,
+        max_length: int | None = None,
+        pad_id: int = 0,
         pad_to_multiple_of: int | None = None,
     ) -> None:
         self.ids = ids
@@ -45,7 +50,9 @@ class EncodedSplit(Dataset):
         lengths = torch.tensor([len(ids) for ids in token_ids], dtype=torch.int64)
         offsets = torch.zeros(len(token_ids) + 1, dtype=torch.int64)
         torch.cumsum(lengths, dim=0, out=offsets[1:])
-        flat = torch.from_numpy(np.concatenate([np.asarray(ids, dtype=np.int32) for ids in token_ids] or [np.zeros(0, np.int32)]))
+        flat = torch.from_numpy(
+            np.concatenate([np.asarray(ids, dtype=np.int32) for ids in token_ids] or [np.zeros(0, np.int32)])
+        )
         return cls(flat, offsets, torch.tensor(labels, dtype=torch.int64), **batching)
 
     def __len__(self) -> int:
@@ -73,7 +80,9 @@ class EncodedSplit(Dataset):
         input_ids = np.full(attention_mask.shape, self.pad_id, dtype=np.int64)
         ids = self.ids.numpy()
         ends = starts + lengths
-        input_ids[attention_mask] = np.concatenate([ids[start:end] for start, end in zip(starts.tolist(), ends.tolist())] or [ids[:0]])
+        input_ids[attention_mask] = np.concatenate(
+            [ids[start:end] for start, end in zip(starts.tolist(), ends.tolist())] or [ids[:0]]
+        )
         return {
             "input_ids": torch.from_numpy(input_ids),
             "attention_mask": torch.from_numpy(attention_mask.astype(np.int64)),

@@ -21,7 +21,9 @@ class PretrainedTokenizer:
 
         self.name_or_path = str(name_or_path)
         self.tokenizer = load_from_hub_or_folder(
-            self.name_or_path, "tokenizer", lambda n: AutoTokenizer.from_pretrained(n, trust_remote_code=trust_remote_code)
+            self.name_or_path,
+            "tokenizer",
+            lambda n: AutoTokenizer.from_pretrained(n, trust_remote_code=trust_remote_code),
         )
         limit = min(self.tokenizer.model_max_length, 512)  # transformers says 1e30 when it does not know
         self.max_length = min(max_length or limit, limit)
@@ -37,7 +39,11 @@ class PretrainedTokenizer:
         return self.tokenizer(texts, truncation=True, max_length=self.max_length)["input_ids"]
 
     def fingerprint(self) -> str:
-        backend = self.tokenizer.backend_tokenizer.to_str() if self.tokenizer.is_fast else json.dumps(self.tokenizer.get_vocab(), sort_keys=True)
+        backend = (
+            self.tokenizer.backend_tokenizer.to_str()
+            if self.tokenizer.is_fast
+            else json.dumps(self.tokenizer.get_vocab(), sort_keys=True)
+        )
         return hashlib.sha256(f"{backend}|max_length={self.max_length}".encode()).hexdigest()
 
     def save(self, folder: str | Path) -> Path:

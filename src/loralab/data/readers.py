@@ -47,7 +47,9 @@ def _read_table_split(path: Path, size: int, mtime_ns: int, text_column: str, la
     try:
         table = _read_arrow_table(path)
     except (pa.ArrowException, OSError) as error:
-        raise DataFileError(f"cannot read {path} ({first_line(error)}); re-create the file or point data.path elsewhere") from None
+        raise DataFileError(
+            f"cannot read {path} ({first_line(error)}); re-create the file or point data.path elsewhere"
+        ) from None
     missing = [c for c in (text_column, label_column) if c not in table.column_names]
     if missing:
         raise DataFileError(

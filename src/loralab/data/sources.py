@@ -54,9 +54,7 @@ def _load_from_hub(hub_id: str, text_column: str, label_column: str) -> RawData:
     import datasets  # slow to import; only needed here
 
     dataset = datasets.load_dataset(hub_id)
-    splits = {
-        name: TextSplit(dataset[name][text_column], dataset[name][label_column]) for name in ("train", "test")
-    }
+    splits = {name: TextSplit(dataset[name][text_column], dataset[name][label_column]) for name in ("train", "test")}
     return RawData(splits["train"], splits["test"], f"Hugging Face Hub {hub_id}")
 
 
@@ -75,7 +73,9 @@ def load_raw_data(
     if path:
         path = Path(path)
         if not path.exists():
-            raise DataNotFoundError(f"data.path={path} does not exist; fix the path or drop data.path to use paths.data_dir")
+            raise DataNotFoundError(
+                f"data.path={path} does not exist; fix the path or drop data.path to use paths.data_dir"
+            )
         return _load_from_path(path, text_column, label_column, test_fraction, seed)
     if data_dir:
         folder = Path(data_dir) / name

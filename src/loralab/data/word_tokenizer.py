@@ -23,7 +23,9 @@ UNK_TOKEN = "<unk>"
 def _new_tokenizer() -> Tokenizer:
     tokenizer = Tokenizer(models.WordLevel(unk_token=UNK_TOKEN))
     # IMDb reviews carry HTML line breaks; they are markup, not words.
-    tokenizer.normalizer = normalizers.Sequence([normalizers.Replace(Regex(r"<br\s*/?>"), " "), normalizers.Lowercase()])
+    tokenizer.normalizer = normalizers.Sequence(
+        [normalizers.Replace(Regex(r"<br\s*/?>"), " "), normalizers.Lowercase()]
+    )
     # Splits on whitespace and between word characters and punctuation ("movie!" -> "movie", "!").
     tokenizer.pre_tokenizer = pre_tokenizers.Whitespace()
     return tokenizer

@@ -24,8 +24,14 @@ def apply_lora(
     """Inject LoRA, then train only the adapters, ``modules_to_save`` and, when
     ``freeze_embeddings`` is false, every ``nn.Embedding`` of the model."""
     inject_lora(
-        model, target_modules, rank=rank, alpha=alpha, dropout=dropout, scaling=scaling,
-        rank_pattern=rank_pattern, alpha_pattern=alpha_pattern,
+        model,
+        target_modules,
+        rank=rank,
+        alpha=alpha,
+        dropout=dropout,
+        scaling=scaling,
+        rank_pattern=rank_pattern,
+        alpha_pattern=alpha_pattern,
     )
     mark_only_lora_as_trainable(model, modules_to_save=list(modules_to_save))
     if not freeze_embeddings:

@@ -20,7 +20,9 @@ class LoRAEmbedding(LoRALayer):
     features to drop. The padding row gets no update, so padding stays zero after a merge.
     """
 
-    def __init__(self, base: nn.Embedding, rank: int, alpha: float, dropout: float = 0.0, scaling: str = "standard") -> None:
+    def __init__(
+        self, base: nn.Embedding, rank: int, alpha: float, dropout: float = 0.0, scaling: str = "standard"
+    ) -> None:
         super().__init__(base, rank, alpha, scaling)
         factory = {"device": base.weight.device, "dtype": base.weight.dtype}
         self.lora_A = nn.Parameter(torch.randn(base.num_embeddings, rank, **factory))

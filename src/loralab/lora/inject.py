@@ -144,7 +144,7 @@ def base_state_dict(model: nn.Module) -> dict:
         for name in wrapped:
             prefix = f"{name}.base."
             if key.startswith(prefix):
-                key = f"{name}.{key[len(prefix):]}"
+                key = f"{name}.{key[len(prefix) :]}"
         state[key] = value
     return state
 

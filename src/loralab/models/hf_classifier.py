@@ -42,7 +42,9 @@ def build_hf_classifier(
     model = load_from_hub_or_folder(backbone, "model", load)
     if gradient_checkpointing:
         if not model.supports_gradient_checkpointing:
-            raise ValueError(f"{type(model).__name__} does not support gradient checkpointing; set model.net.gradient_checkpointing=false")
+            raise ValueError(
+                f"{type(model).__name__} does not support gradient checkpointing; set model.net.gradient_checkpointing=false"
+            )
         # Non-reentrant, PyTorch's recommended form: the reentrant one only reaches LoRA weights
         # when the layer's input requires grad (PEFT fakes that with a hook on the embeddings).
         model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
@@ -79,7 +81,9 @@ def apply_peft_lora(
     targets = target_modules if isinstance(target_modules, str) else list(target_modules)
     missing = unmatched_targets(targets, [name for name, _ in model.named_modules() if name])
     if missing:
-        raise ValueError(f"LoRA target_modules {missing} match no module of {type(model).__name__}; linear layers: {', '.join(_linear_names(model))}")
+        raise ValueError(
+            f"LoRA target_modules {missing} match no module of {type(model).__name__}; linear layers: {', '.join(_linear_names(model))}"
+        )
     to_save = list(modules_to_save)
     if not freeze_embeddings:
         to_save.append("word_embeddings")

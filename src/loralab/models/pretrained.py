@@ -27,7 +27,9 @@ def load_state_dict(path: Path) -> dict[str, torch.Tensor]:
             return load_file(path)
         checkpoint = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:  # safetensors and torch raise several types for a damaged file
-        raise ValueError(f"cannot read checkpoint {path} ({type(error).__name__}: {error}); it is damaged or not a checkpoint") from None
+        raise ValueError(
+            f"cannot read checkpoint {path} ({type(error).__name__}: {error}); it is damaged or not a checkpoint"
+        ) from None
     state = checkpoint.get("state_dict", checkpoint)
     return {key.removeprefix("net."): value for key, value in state.items() if key.startswith("net.")} or state
 

@@ -36,7 +36,9 @@ def build_text_classifier(
     """
     pooling = {"word_dropout": word_dropout, "count_each_word_once": count_each_word_once}
     if pretrained:
-        return _from_pretrained(pretrained, vocab, num_classes, embed_dim, hidden_dim, freeze_embeddings, vocab[pad_token], pooling)
+        return _from_pretrained(
+            pretrained, vocab, num_classes, embed_dim, hidden_dim, freeze_embeddings, vocab[pad_token], pooling
+        )
     model = TextClassifier(
         vocab_size=len(vocab),
         num_classes=num_classes,

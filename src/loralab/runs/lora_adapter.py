@@ -25,7 +25,9 @@ def trainable_state_dict(model: nn.Module) -> dict:
     return {name: param.detach().contiguous() for name, param in model.named_parameters() if param.requires_grad}
 
 
-def save_adapter(model: nn.Module, folder: str | Path, lora: dict, base_model_path: str | Path, vocab_file: str | Path) -> int:
+def save_adapter(
+    model: nn.Module, folder: str | Path, lora: dict, base_model_path: str | Path, vocab_file: str | Path
+) -> int:
     """Write the adapter of ``model`` into ``folder``; returns the weights file's size in bytes."""
     folder = Path(folder)
     tensors = trainable_state_dict(model)
@@ -81,7 +83,9 @@ def load_adapter(model: nn.Module, folder: str | Path) -> None:
     own = model.state_dict()
     unknown = sorted(set(tensors) - set(own))
     if unknown:
-        raise ValueError(f"adapter {path} has tensors this model lacks ({', '.join(unknown[:5])}); it belongs to another model")
+        raise ValueError(
+            f"adapter {path} has tensors this model lacks ({', '.join(unknown[:5])}); it belongs to another model"
+        )
     wrong = [k for k, v in tensors.items() if v.shape != own[k].shape]
     if wrong:
         raise ValueError(f"adapter {path}: shapes differ for {', '.join(wrong[:5])}; it belongs to another model")

@@ -13,7 +13,7 @@ from torch import nn
 from loralab.atomic_files import atomic_write_json
 from loralab.runs.run_files import sha256_of
 
-BASE_RECORD = "loralab_base.json"   # beside PEFT's files: which backbone, and its weights' sha256
+BASE_RECORD = "loralab_base.json"  # beside PEFT's files: which backbone, and its weights' sha256
 
 
 def is_peft_model(model: nn.Module) -> bool:
@@ -36,10 +36,13 @@ def save_peft_adapter(model: nn.Module, folder: Path, backbone: str) -> int:
     try:
         model.save_pretrained(staging)
         weights = _backbone_weights(backbone)
-        atomic_write_json(staging / BASE_RECORD, {
-            "backbone": str(Path(backbone).resolve()) if Path(backbone).is_dir() else backbone,
-            "weights_sha256": sha256_of(weights) if weights else None,
-        })
+        atomic_write_json(
+            staging / BASE_RECORD,
+            {
+                "backbone": str(Path(backbone).resolve()) if Path(backbone).is_dir() else backbone,
+                "weights_sha256": sha256_of(weights) if weights else None,
+            },
+        )
         if folder.exists():
             shutil.rmtree(folder)
         staging.rename(folder)

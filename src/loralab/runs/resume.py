@@ -29,7 +29,9 @@ def resume_arguments(argv: list[str]) -> list[str]:
     run_dir = Path(resume[-1].removeprefix(RESUME_PREFIX))
     overrides_file = run_dir / ".hydra" / "overrides.yaml"
     if not overrides_file.is_file():
-        raise FileNotFoundError(f"resume={run_dir}: no {overrides_file}; pass a run folder made by train.py (outputs/<task>/<time>)")
+        raise FileNotFoundError(
+            f"resume={run_dir}: no {overrides_file}; pass a run folder made by train.py (outputs/<task>/<time>)"
+        )
     checkpoint = run_dir / LAST_CHECKPOINT
     if not checkpoint.is_file():
         raise FileNotFoundError(
@@ -45,8 +47,12 @@ def check_checkpoint(path: str | Path) -> None:
     """Fail before training starts if ``ckpt_path`` is missing or not a readable checkpoint."""
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"ckpt_path={path} does not exist; pass a .ckpt file, or resume=<run folder> to continue a run")
+        raise FileNotFoundError(
+            f"ckpt_path={path} does not exist; pass a .ckpt file, or resume=<run folder> to continue a run"
+        )
     try:
         torch.load(path, map_location="cpu", weights_only=True, mmap=True)
     except Exception as error:  # torch raises several types for a damaged file
-        raise ValueError(f"ckpt_path={path} is not a readable checkpoint ({type(error).__name__}); it is damaged or truncated") from None
+        raise ValueError(
+            f"ckpt_path={path} is not a readable checkpoint ({type(error).__name__}); it is damaged or truncated"
+        ) from None

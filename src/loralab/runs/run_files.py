@@ -5,10 +5,10 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-VOCAB_FILE = "vocab.json"          # the tokenizer's exact vocabulary
-MODEL_FILE = "model.safetensors"   # a run without LoRA: the whole trained network
+VOCAB_FILE = "vocab.json"  # the tokenizer's exact vocabulary
+MODEL_FILE = "model.safetensors"  # a run without LoRA: the whole trained network
 BASE_MODEL_FILE = "base_model.safetensors"  # a LoRA run with no pretrained base: its frozen base
-ADAPTER_DIR = "adapter"            # a LoRA run: adapter_model.safetensors + adapter_config.json
+ADAPTER_DIR = "adapter"  # a LoRA run: adapter_model.safetensors + adapter_config.json
 METRICS_FILE = "metrics.json"
 
 PRETRAIN_HINT = "create one with: python train.py experiment=agnews_pretrain (its run folder is the path to pass)"

@@ -12,15 +12,27 @@ from loralab.atomic_files import atomic_write_json
 
 RUN_INFO_FILE = "run_info.json"
 KEY_PACKAGES = [
-    "loralab", "torch", "lightning", "hydra-core", "omegaconf", "transformers", "peft",
-    "tokenizers", "torchmetrics", "datasets", "safetensors",
+    "loralab",
+    "torch",
+    "lightning",
+    "hydra-core",
+    "omegaconf",
+    "transformers",
+    "peft",
+    "tokenizers",
+    "torchmetrics",
+    "datasets",
+    "safetensors",
 ]
 
 
 def git_state(folder: str | Path) -> dict:
     """The commit checked out at ``folder`` and whether tracked files differ from it (None outside git)."""
+
     def git(*args: str) -> str:
-        return subprocess.run(["git", *args], cwd=folder, capture_output=True, text=True, timeout=10, check=True).stdout.strip()
+        return subprocess.run(
+            ["git", *args], cwd=folder, capture_output=True, text=True, timeout=10, check=True
+        ).stdout.strip()
 
     try:
         return {"commit": git("rev-parse", "HEAD"), "dirty": bool(git("status", "--porcelain", "--untracked-files=no"))}
@@ -38,7 +50,9 @@ def package_versions(names: list[str] = KEY_PACKAGES) -> dict[str, str | None]:
     return versions
 
 
-def write_run_info(output_dir: str | Path, data_source: str | None, data_fingerprints: dict, argv: list[str] | None = None) -> dict:
+def write_run_info(
+    output_dir: str | Path, data_source: str | None, data_fingerprints: dict, argv: list[str] | None = None
+) -> dict:
     """Write and return the record of this run's code, environment and data."""
     info = {
         "command": " ".join(argv if argv is not None else sys.argv),

@@ -46,7 +46,11 @@ def save_run_model(net: nn.Module, cfg: DictConfig, output_dir: Path) -> dict:
     if next(lora_layers(net), None) is None:
         return {"model_bytes": _save_tensors(output_dir / MODEL_FILE, net.state_dict()).stat().st_size}
     pretrained = cfg.model.get("pretrained")
-    base = resolve_weights_file(pretrained) if pretrained else _save_tensors(output_dir / BASE_MODEL_FILE, base_state_dict(net))
+    base = (
+        resolve_weights_file(pretrained)
+        if pretrained
+        else _save_tensors(output_dir / BASE_MODEL_FILE, base_state_dict(net))
+    )
     lora = OmegaConf.to_container(cfg.model.lora, resolve=True)
     adapter_bytes = save_adapter(net, output_dir / ADAPTER_DIR, lora, base, output_dir / VOCAB_FILE)
     return {"adapter_bytes": adapter_bytes}
@@ -57,7 +61,9 @@ def compose_run_config(run_dir: Path, config_dir: Path, overrides: list[str] = (
     swap a group, e.g. ``data=ag_news``), with the run folder as output folder."""
     saved_overrides_file = run_dir / ".hydra" / "overrides.yaml"
     if not saved_overrides_file.is_file():
-        raise FileNotFoundError(f"{run_dir} is not a run folder (no .hydra/overrides.yaml); pass a folder under outputs/ or multirun/")
+        raise FileNotFoundError(
+            f"{run_dir} is not a run folder (no .hydra/overrides.yaml); pass a folder under outputs/ or multirun/"
+        )
     saved = [o for o in OmegaConf.load(saved_overrides_file) if not o.lstrip("+~").startswith("hydra.")]
     GlobalHydra.instance().clear()
     with initialize_config_dir(config_dir=str(config_dir.resolve()), version_base="1.3"):

@@ -30,7 +30,8 @@ def tensorboard_server(logdir: str | Path, min_runs: int = 1, timeout: float = 9
         port = probe.getsockname()[1]
     server = subprocess.Popen(
         [sys.executable, "-m", "tensorboard.main", "--logdir", str(logdir), "--host", "127.0.0.1", "--port", str(port)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     url = f"http://127.0.0.1:{port}"
     try:
@@ -38,7 +39,9 @@ def tensorboard_server(logdir: str | Path, min_runs: int = 1, timeout: float = 9
         runs: list[str] = []
         while len(runs) < min_runs:
             if time.time() > deadline:
-                raise TimeoutError(f"TensorBoard on {logdir} listed {len(runs)} runs, not {min_runs}, within {timeout:.0f} s")
+                raise TimeoutError(
+                    f"TensorBoard on {logdir} listed {len(runs)} runs, not {min_runs}, within {timeout:.0f} s"
+                )
             with contextlib.suppress(OSError):
                 runs = get_json(f"{url}/data/runs")
             time.sleep(0.5)

@@ -41,7 +41,9 @@ def plot_sweep(rows: list[dict[str, Any]], path: str | Path) -> bool:
             axis.legend()
     axis = axes[0][-1]
     for frozen in panels:
-        points = [(float(r["trainable_params"]), float(r["test/acc"])) for r in done if str(r["freeze_embeddings"]) == frozen]
+        points = [
+            (float(r["trainable_params"]), float(r["test/acc"])) for r in done if str(r["freeze_embeddings"]) == frozen
+        ]
         axis.scatter(*zip(*points), label=f"freeze_embeddings={frozen}")
     axis.set_xscale("log")
     axis.set(xlabel="trainable parameters", ylabel="test accuracy", title="accuracy against size")

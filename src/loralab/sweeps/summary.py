@@ -23,7 +23,11 @@ from loralab.sweeps.plot import plot_sweep
 
 METRIC_COLUMNS = ["val/acc_best", "test/acc", "trainable_params", "adapter_bytes", "train_seconds"]
 # Read from each job's composed config, so the plot has them whether they were swept or not.
-CONFIG_COLUMNS = {"rank": "model.lora.rank", "alpha": "model.lora.alpha", "freeze_embeddings": "model.freeze_embeddings"}
+CONFIG_COLUMNS = {
+    "rank": "model.lora.rank",
+    "alpha": "model.lora.alpha",
+    "freeze_embeddings": "model.freeze_embeddings",
+}
 
 
 def _config_values(job: Path) -> dict[str, Any]:

@@ -12,7 +12,9 @@ from loralab.runs.run_model import compose_run_config, load_run_net
 
 
 @torch.no_grad()
-def predict_texts(run_dir: str | Path, config_dir: str | Path, texts: list[str], batch_size: int = 256) -> list[tuple[str, float]]:
+def predict_texts(
+    run_dir: str | Path, config_dir: str | Path, texts: list[str], batch_size: int = 256
+) -> list[tuple[str, float]]:
     """The most probable label name and its probability for each text."""
     run_dir = Path(run_dir)
     cfg = compose_run_config(run_dir, Path(config_dir))

@@ -45,7 +45,9 @@ class TextClassificationModule(L.LightningModule):
         self.scheduler_interval = scheduler_interval
         self.criterion = nn.CrossEntropyLoss()
         # keys "train_epoch", ...: a ModuleDict key "train" would shadow nn.Module.train
-        self.metrics = nn.ModuleDict({f"{stage}_epoch": ClassificationEpochMetrics(num_classes) for stage in ("train", "val", "test")})
+        self.metrics = nn.ModuleDict(
+            {f"{stage}_epoch": ClassificationEpochMetrics(num_classes) for stage in ("train", "val", "test")}
+        )
         self.val_acc_best = MaxMetric()
         self.val_acc_best.persistent(True)  # in checkpoints, so a resumed run keeps its best so far
 
@@ -74,7 +76,12 @@ class TextClassificationModule(L.LightningModule):
         self.metrics[f"{stage}_epoch"].reset()
         # Already global on every rank; sync_dist averages equal values (one all-reduce per figure
         # per epoch) so that Lightning does not warn about unsynced epoch logs under DDP.
-        self.log("train/loss_epoch" if stage == "train" else f"{stage}/loss", values["loss"], prog_bar=stage != "train", sync_dist=True)
+        self.log(
+            "train/loss_epoch" if stage == "train" else f"{stage}/loss",
+            values["loss"],
+            prog_bar=stage != "train",
+            sync_dist=True,
+        )
         self.log(f"{stage}/acc", values["acc"], prog_bar=stage != "train", sync_dist=True)
         self.log(f"{stage}/f1", values["f1"], sync_dist=True)
         return values
@@ -114,7 +121,9 @@ class TextClassificationModule(L.LightningModule):
         keywords = getattr(self.optimizer_factory, "keywords", {})
         clipping = bool(self.trainer.gradient_clip_val)
         if keywords.get("fused") and clipping and isinstance(self.trainer.precision_plugin, MixedPrecision):
-            log.info("gradient clipping under mixed precision: the optimizer steps unfused (Lightning cannot clip a fused one)")
+            log.info(
+                "gradient clipping under mixed precision: the optimizer steps unfused (Lightning cannot clip a fused one)"
+            )
             return {"fused": False}
         return {}
 

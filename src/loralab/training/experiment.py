@@ -35,7 +35,9 @@ def train(cfg: DictConfig) -> dict:
     counts = count_parameters(module.net)
     log.info(
         "trainable params: %d || all params: %d || trainable%%: %.4f",
-        counts["trainable_params"], counts["total_params"], counts["trainable_percent"],
+        counts["trainable_params"],
+        counts["total_params"],
+        counts["trainable_percent"],
     )
     trainer = build_trainer(cfg)
 
@@ -55,10 +57,14 @@ def train(cfg: DictConfig) -> dict:
         return metrics
     metrics.update(save_run_model(module.net, cfg, output_dir))
     metrics.update(counts)
-    metrics.update({
-        "train_seconds": round(train_seconds, 2), "epochs": trainer.current_epoch, "data_source": datamodule.data_source,
-        "world_size": trainer.world_size,
-    })
+    metrics.update(
+        {
+            "train_seconds": round(train_seconds, 2),
+            "epochs": trainer.current_epoch,
+            "data_source": datamodule.data_source,
+            "world_size": trainer.world_size,
+        }
+    )
     atomic_write_json(output_dir / METRICS_FILE, metrics)
     log_hparams_with_metrics(trainer, cfg, metrics)
     log.info("metrics: %s", {k: metrics[k] for k in ("val/acc_best", "test/acc") if k in metrics})
@@ -72,4 +78,9 @@ def restore_best_weights(trainer: L.Trainer, module: L.LightningModule) -> None:
         return
     checkpoint = torch.load(callback.best_model_path, map_location="cpu", weights_only=True)
     module.load_state_dict(checkpoint["state_dict"])
-    log.info("restored the best checkpoint %s (%s = %.4f)", Path(callback.best_model_path).name, callback.monitor, callback.best_model_score)
+    log.info(
+        "restored the best checkpoint %s (%s = %.4f)",
+        Path(callback.best_model_path).name,
+        callback.monitor,
+        callback.best_model_score,
+    )

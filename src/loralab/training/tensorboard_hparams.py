@@ -15,8 +15,13 @@ from loralab.runs.resume import override_key
 
 # Shown for every run, swept or not, so runs of different sweeps line up.
 HPARAM_KEYS = [
-    "model.lora.rank", "model.lora.alpha", "model.freeze_embeddings", "optim.optimizer.lr",
-    "data.batch_size", "trainer.max_epochs", "seed",
+    "model.lora.rank",
+    "model.lora.alpha",
+    "model.freeze_embeddings",
+    "optim.optimizer.lr",
+    "data.batch_size",
+    "trainer.max_epochs",
+    "seed",
 ]
 HPARAM_METRICS = ["val/acc_best", "test/acc", "test/f1", "trainable_params"]
 
