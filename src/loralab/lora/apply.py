@@ -12,7 +12,7 @@ from loralab.lora.inject import inject_lora, mark_only_lora_as_trainable
 
 
 def apply_lora(
-    model: nn.Module, settings: LoraSettings | str | Sequence[str] | None = None, /, **config_keys: Any
+    model: nn.Module, settings: LoraSettings | str | Sequence[str] | None = None, **config_keys: Any
 ) -> nn.Module:
     """Inject LoRA, then train only the adapters, ``modules_to_save`` and, when
     ``freeze_embeddings`` is false, every ``nn.Embedding`` of the model.

@@ -37,7 +37,7 @@ def _lora_candidates(model: nn.Module) -> list[str]:
 
 
 def inject_lora(
-    model: nn.Module, settings: LoraSettings | str | Sequence[str] | None = None, /, **config_keys: Any
+    model: nn.Module, settings: LoraSettings | str | Sequence[str] | None = None, **config_keys: Any
 ) -> list[str]:
     """Replace each layer of ``model`` that ``settings.target_modules`` names, in place, by its LoRA wrapper.
 

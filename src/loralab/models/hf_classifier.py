@@ -59,7 +59,7 @@ def _linear_names(model: nn.Module) -> list[str]:
 
 
 def apply_peft_lora(
-    model: nn.Module, settings: LoraSettings | str | Sequence[str] | None = None, /, **config_keys: Any
+    model: nn.Module, settings: LoraSettings | str | Sequence[str] | None = None, **config_keys: Any
 ) -> nn.Module:
     """PEFT's ``get_peft_model`` with the same settings as loralab's own LoRA.
 
