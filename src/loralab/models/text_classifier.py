@@ -53,6 +53,8 @@ class TextClassifier(nn.Module):
         weighted_bag = getattr(self.embedding, "weighted_bag", None)  # LoRAEmbedding adds its update
         if weighted_bag is not None:
             return weighted_bag(input_ids, token_weights)
+        if type(self.embedding) is not nn.Embedding:  # another wrapper (PEFT's LoRA): only its forward knows it
+            return (self.embedding(input_ids) * token_weights.unsqueeze(-1)).sum(dim=1)
         return F.embedding_bag(input_ids, self.embedding.weight, mode="sum", per_sample_weights=token_weights)
 
 
