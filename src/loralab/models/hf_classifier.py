@@ -25,7 +25,7 @@ def build_hf_classifier(
     """``AutoModelForSequenceClassification`` with a fresh ``num_classes`` head.
 
     Weights load as ``dtype`` whatever the checkpoint holds: transformers 5 keeps a float16 file
-    in float16, which CPUs multiply about ten times slower than float32 and which mixed precision
+    in float16, which CPUs multiply far slower than float32 and which mixed precision
     (``trainer.precision=bf16-mixed``) expects as float32 master weights anyway.
     ``gradient_checkpointing`` keeps only each layer's input for the backward pass and recomputes
     the rest: less activation memory for about a third more compute.
