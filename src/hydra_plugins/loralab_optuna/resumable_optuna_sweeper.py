@@ -1,6 +1,9 @@
 """Hydra's Optuna sweeper, made resumable: its study lives in an sqlite file in the sweep folder,
 and rerunning the same command with the same ``hydra.sweep.dir`` runs only the trials still
 missing, in new job folders numbered after the old ones (nothing already written is touched).
+A seeded sampler restarts from its seed, so it would suggest the finished trials' parameters
+again: a resumed search seeds it with ``seed + the number of trials in the study`` instead, which
+keeps a resumed search reproducible and its suggestions new.
 
 Hydra loads sweepers only from the ``hydra_plugins`` package, hence this module's place.
 """
@@ -11,12 +14,20 @@ import logging
 from pathlib import Path
 from typing import Any
 
+from hydra.types import HydraContext, TaskFunction
+from hydra.utils import instantiate
+from omegaconf import DictConfig, OmegaConf
+
 from hydra_plugins.hydra_optuna_sweeper.optuna_sweeper import OptunaSweeper
 
 log = logging.getLogger(__name__)
 
 
 class ResumableOptunaSweeper(OptunaSweeper):
+    def setup(self, *, hydra_context: HydraContext, task_function: TaskFunction, config: DictConfig) -> None:
+        self.sampler_config = OmegaConf.select(config, "hydra.sweeper.sampler", default=None)
+        super().setup(hydra_context=hydra_context, task_function=task_function, config=config)
+
     def sweep(self, arguments: list[str]) -> None:
         impl = self.sweeper
         Path(impl.sweep_dir).mkdir(parents=True, exist_ok=True)  # sqlite makes the file, not the folder
@@ -31,7 +42,17 @@ class ResumableOptunaSweeper(OptunaSweeper):
             )
             impl.n_trials = max(0, impl.n_trials - finished)
             impl.job_idx = len(trials)  # a killed trial's folder stays; its rerun gets a new one
+            self._reseed_sampler(len(trials))
         return impl.sweep(arguments)
+
+    def _reseed_sampler(self, earlier_trials: int) -> None:
+        """A new sampler seeded ``seed + earlier_trials``; an unseeded sampler (its suggestions
+        differ anyway) or a grid sampler (it skips visited points itself) is kept."""
+        seed = OmegaConf.select(self.sampler_config, "seed", default=None) if self.sampler_config else None
+        if seed is None:
+            return
+        self.sweeper.sampler = instantiate(self.sampler_config, seed=int(seed) + earlier_trials)
+        log.info("sampler reseeded with %d (seed %d + %d earlier trials)", seed + earlier_trials, seed, earlier_trials)
 
     def _earlier_trials(self) -> list[Any]:
         """The study's trials so far (optuna FrozenTrials); optuna is imported here, not at module
