@@ -89,7 +89,7 @@ def test_jobs_that_differ_only_by_seed_are_grouped_with_mean_std_and_n(finished_
     assert groups[2]["test/acc mean"] == "" and groups[0]["trainable_params"] == "42"
     summary = (sweep_dir / "summary.md").read_text()
     mean, std = float(groups[0]["val/acc_best mean"]), float(groups[0]["val/acc_best std"])
-    assert f"| model.lora.rank=1 | 2 | 0 | 1 | 1.0000 | False | {mean:.4f} ± {std:.4f} |" in summary
+    assert f"| model.lora.rank=1 | 2 | 0 | 1 | 1.0000 | True | {mean:.4f} ± {std:.4f} |" in summary
 
 
 def test_a_multirun_ends_with_its_summary_and_best_job(finished_sweep):
@@ -184,17 +184,23 @@ def test_the_summary_rebuilds_from_a_sweep_with_a_killed_job(finished_sweep, tmp
 
 
 def test_tensorboard_serves_the_sweep_runs_scalars_and_hparams(finished_sweep):
-    with tensorboard_server(finished_sweep, min_runs=3) as url:
+    sweep_dir, _ = finished_sweep
+    with tensorboard_server(sweep_dir, min_runs=5) as url:
         base = f"{url}/data"
         runs = get_json(f"{base}/runs")
-        assert sorted(runs) == ["0/tensorboard", "1/tensorboard", "2/tensorboard"]  # the failed job logged nothing
+        # the failed jobs logged nothing; "hparams" holds the sweep's HPARAMS description
+        assert sorted(runs) == ["0/tensorboard", "1/tensorboard", "2/tensorboard", "3/tensorboard", "hparams"]
         tags = get_json(f"{base}/plugin/scalars/tags")
         assert {"val/acc_best", "test/acc", "train/loss_epoch"} <= set(tags["0/tensorboard"])
         experiment = get_json(f"{base}/plugin/hparams/experiment", {"experimentName": ""})
-        hparams = {h["name"] for h in experiment["hparamInfos"]}
-        metrics = {m["name"]["tag"] for m in experiment["metricInfos"]}
-        assert {"model.lora.rank", "model.lora.alpha", "optim.optimizer.lr"} <= hparams
-        assert {"val/acc_best", "test/acc"} <= metrics and "hp_metric" not in metrics
+        infos = experiment["hparamInfos"]
+        # the swept keys first and marked as differing (TensorBoard ticks the first five), then the rest
+        assert [(h["name"], h["differs"]) for h in infos[:2]] == [("model.lora.rank", True), ("seed", True)]
+        assert not any(h["differs"] for h in infos[2:])
+        assert {"model.lora.alpha", "optim.optimizer.lr", "model"} <= {h["name"] for h in infos[2:]}
+        assert {h["name"]: h["type"] for h in infos}["model.freeze_embeddings"] == "DATA_TYPE_BOOL"
+        metrics = [m["name"]["tag"] for m in experiment["metricInfos"]]
+        assert metrics == ["val/acc_best", "test/acc", "test/f1", "trainable_params"]
         groups = get_json(
             f"{base}/plugin/hparams/session_groups",
             {
@@ -205,9 +211,11 @@ def test_tensorboard_serves_the_sweep_runs_scalars_and_hparams(finished_sweep):
                 "sliceSize": 100,
             },
         )
-        ranks = sorted(group["hparams"]["model.lora.rank"] for group in groups["sessionGroups"])
-        assert ranks == [1, 2, 4]
+        hparams = [group["hparams"] for group in groups["sessionGroups"]]
+        assert sorted((h["model.lora.rank"], h["seed"]) for h in hparams) == [(1, 1), (1, 2), (2, 1), (2, 2)]
+        # a boolean, not 1.0; an overridden config group as its option, not the whole config
+        assert all(h["model.freeze_embeddings"] is True and h["model"] == "lora_textclassifier" for h in hparams)
         test_acc = [
             m["value"] for g in groups["sessionGroups"] for m in g["metricValues"] if m["name"]["tag"] == "test/acc"
         ]
-        assert len(test_acc) == 3 and all(0 < value <= 1 for value in test_acc)
+        assert len(test_acc) == 4 and all(0 < value <= 1 for value in test_acc)
