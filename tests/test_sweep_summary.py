@@ -96,11 +96,16 @@ def test_a_multirun_ends_with_its_summary_and_best_job(finished_sweep):
     sweep_dir, stdout = finished_sweep
     jobs = [r for r in csv.DictReader((sweep_dir / "summary.csv").open()) if r["status"] == "ok"]
     best = max(jobs, key=lambda r: float(r["val/acc_best"]))  # the first of equals
-    last_lines = stdout.strip().splitlines()[-4:]
+    groups = list(csv.DictReader((sweep_dir / "summary_groups.csv").open()))[:2]
+    best_group = max(groups, key=lambda g: float(g["val/acc_best mean"]))
+    mean, std = float(best_group["val/acc_best mean"]), float(best_group["val/acc_best std"])
+    last_lines = stdout.strip().splitlines()[-5:]
     assert last_lines == [
         f"sweep: 4 of 6 jobs finished; summary: {sweep_dir / 'summary.md'}",
         f"best job by val/acc_best (maximize): {sweep_dir / best['job']}  val/acc_best={float(best['val/acc_best']):.4f}",
         f"  its overrides: {best['overrides']}",
+        f"best seed group by mean val/acc_best: {best_group['group']}  {mean:.4f} ± {std:.4f} "
+        f"(n=2, jobs {best_group['jobs']})",
         f"curves and HPARAMS: tensorboard --logdir {sweep_dir}",
     ]
 

@@ -201,6 +201,14 @@ def sweep_report(sweep_dir: str | Path, rows: list[dict[str, Any]]) -> str:
         overrides = best["overrides"] or "(the only job)"
         lines.append(f"best job by {metric} ({direction}): {sweep_dir / best['job']}  {metric}={best[metric]:.4f}")
         lines.append(f"  its overrides: {overrides}")
+    groups = [group for group in group_rows(rows) if group["n"] > 1 and group.get(f"{metric} mean", "") != ""]
+    if groups:  # one lucky seed is not a result: the best mean over seeds too
+        sign = -1 if direction == "minimize" else 1
+        group = max(groups, key=lambda g: sign * g[f"{metric} mean"])
+        lines.append(
+            f"best seed group by mean {metric}: {group['group'] or '(all jobs)'}  "
+            f"{group[f'{metric} mean']:.4f} ± {group[f'{metric} std']:.4f} (n={group['n']}, jobs {group['jobs']})"
+        )
     lines.append(f"curves and HPARAMS: tensorboard --logdir {sweep_dir}")
     return "\n".join(lines)
 
