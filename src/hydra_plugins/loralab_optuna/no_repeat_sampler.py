@@ -8,18 +8,21 @@ together and draws again while they equal an earlier trial's.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from optuna.distributions import BaseDistribution
 from optuna.samplers import BaseSampler, IntersectionSearchSpace, RandomSampler
 from optuna.study import Study
-from optuna.trial import FrozenTrial
+from optuna.trial import FrozenTrial, TrialState
 
 BASE_DRAWS = 10  # draws from the wrapped sampler (its own model) before falling back to random ones
 RANDOM_DRAWS = 1000  # then uniform draws; a space with no combination left gives a repeat
 
 
 class NoRepeatSampler(BaseSampler):
+    """``base``'s suggestions, less those an earlier trial had; ``seed`` seeds the random fallback."""
+
     def __init__(self, base: BaseSampler, seed: int | None = None) -> None:
         self.base = base
         self._random = RandomSampler(seed=seed)
@@ -52,6 +55,9 @@ class NoRepeatSampler(BaseSampler):
         self, study: Study, trial: FrozenTrial, param_name: str, param_distribution: BaseDistribution
     ) -> Any:
         return self.base.sample_independent(study, trial, param_name, param_distribution)
+
+    def after_trial(self, study: Study, trial: FrozenTrial, state: TrialState, values: Sequence[float] | None) -> None:
+        self.base.after_trial(study, trial, state, values)
 
     def reseed_rng(self) -> None:
         self.base.reseed_rng()

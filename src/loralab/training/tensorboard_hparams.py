@@ -11,7 +11,6 @@ metric columns instead of every scalar.
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -44,39 +43,30 @@ def _scalar(value: Any) -> bool | int | float | str:
     return value if isinstance(value, (bool, int, float, str)) else str(value)
 
 
-def override_keys(overrides: Iterable[str]) -> list[str]:
-    """The config keys that command-line ``overrides`` set, less those that only say where files go."""
-    keys = [override_key(override) for override in overrides]
-    return [key for key in keys if not key.startswith(_IGNORED_PREFIXES)]
-
-
 def _hydra_job() -> tuple[list[str], dict[str, str]]:
-    """The running Hydra job's overridden keys (a sweep's swept keys among them) and the option
-    chosen in each config group (``model`` -> ``lora_textclassifier``)."""
+    """The running Hydra job's overridden keys (a sweep's swept keys among them; not those that
+    only say where files go) and the option chosen in each config group (``model`` ->
+    ``lora_textclassifier``)."""
     if not HydraConfig.initialized():
         return [], {}
     hydra = HydraConfig.get()
+    keys = [override_key(override) for override in hydra.overrides.task]
     choices = {group: str(option) for group, option in hydra.runtime.choices.items() if option is not None}
-    return override_keys(hydra.overrides.task), choices
+    return [key for key in keys if not key.startswith(_IGNORED_PREFIXES)], choices
 
 
-def run_hparams(
-    cfg: DictConfig, overridden: Iterable[str] | None = None, choices: dict[str, str] | None = None
-) -> dict[str, bool | int | float | str]:
-    """The run's hyperparameters: the fixed keys above and every key overridden for this run
-    (``overridden``, ``choices``: by default those of the running Hydra job). An overridden config
-    group reads as the option chosen (``model=lora_textclassifier``), not as the config it holds."""
-    if overridden is None:
-        overridden, job_choices = _hydra_job()
-        choices = job_choices if choices is None else choices
-    choices = choices or {}
+def run_hparams(cfg: DictConfig) -> dict[str, bool | int | float | str]:
+    """The run's hyperparameters: the fixed keys above and every key overridden for this run; an
+    overridden config group reads as the option chosen (``model=lora_textclassifier``), not as the
+    whole config it holds."""
+    overridden, choices = _hydra_job()
     values = {}
-    for key in dict.fromkeys(HPARAM_KEYS + list(overridden)):
+    for key in dict.fromkeys(HPARAM_KEYS + overridden):
         if key in choices:
             values[key] = choices[key]
             continue
         value = OmegaConf.select(cfg, key, default=None, throw_on_missing=False, throw_on_resolution_failure=False)
-        if isinstance(value, DictConfig):  # a whole config: no one value to show
+        if isinstance(value, DictConfig):  # a config without a group of its own: no one value to show
             continue
         if value is not None:
             values[key] = _scalar(OmegaConf.to_container(value) if OmegaConf.is_config(value) else value)
