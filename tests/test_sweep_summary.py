@@ -186,6 +186,14 @@ def test_the_summary_rebuilds_from_a_sweep_with_a_killed_job(finished_sweep, tmp
     assert [r["status"][:15] for r in rows] == ["ok", "no metrics.json", "ok", "ok"] + ["failed: ValueEr"] * 2
     assert rows[1]["test/acc"] == ""
     assert f"sweep: 3 of 6 jobs finished; summary: {sweep_dir / 'summary.md'}" in rebuilt.stdout
+    missing = subprocess.run(
+        [sys.executable, "-m", "loralab.sweeps.summary", str(tmp_path / "typo")],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert missing.returncode == 1 and missing.stderr.startswith(f"error: no sweep folder {tmp_path / 'typo'};")
 
 
 def test_tensorboard_serves_the_sweep_runs_scalars_and_hparams(finished_sweep):

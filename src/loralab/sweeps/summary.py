@@ -21,6 +21,7 @@ from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
 
 from loralab.atomic_files import atomic_write_text
+from loralab.cli_errors import run_cli
 from loralab.runs.resume import override_key
 from loralab.runs.run_files import METRICS_FILE
 from loralab.sweeps.jobs import FAILURE_FILE
@@ -231,7 +232,15 @@ class SweepSummary(Callback):
         print(summarise_sweep(config.hydra.sweep.dir), flush=True)
 
 
-if __name__ == "__main__":
+def _main() -> None:
     if len(sys.argv) != 2:
         raise SystemExit("usage: python -m loralab.sweeps.summary <sweep folder>")
+    if not Path(sys.argv[1]).is_dir():
+        raise FileNotFoundError(
+            f"no sweep folder {sys.argv[1]}; pass a folder made by train.py -m (multirun/<task>/<time>)"
+        )
     print(summarise_sweep(sys.argv[1]))
+
+
+if __name__ == "__main__":
+    run_cli(_main)
