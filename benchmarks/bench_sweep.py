@@ -20,6 +20,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from report import machine, print_table, write_json
 
+from loralab.sweeps.job_folders import job_folder_name
+
 ROOT = Path(__file__).resolve().parents[1]
 RANKS, ALPHAS = (1, 2, 4, 8), (1, 8, 16)
 
@@ -74,7 +76,7 @@ def main() -> None:
     for cache in ("cold", "warm"):  # warm: the same cache again, as every sweep after the first finds it
         sweep_dir = tmp / f"multirun_{cache}"
         wall = run(["-m", *sweep_args, f"hydra.sweep.dir={sweep_dir}"], tmp / "cache_multirun")
-        fit = fit_seconds([sweep_dir / str(i) for i in range(len(grid))])
+        fit = fit_seconds([sweep_dir / job_folder_name(i, len(grid)) for i in range(len(grid))])
         multirun_rows.append(table_row(f"train.py -m, {len(grid)} jobs, {cache} token cache", wall, fit))
 
     loop_dirs = [tmp / "loop" / f"{rank}_{alpha}" for rank, alpha in grid]

@@ -4,7 +4,8 @@ resumable Optuna search, DDP over two CPU processes, and a SLURM launcher config
 import csv
 import json
 
-from conftest import compose_train_config, tiny_run_overrides
+from conftest import PROJECT_ROOT, compose_train_config, tiny_run_overrides
+from omegaconf import OmegaConf
 from test_sweep_summary import run_train
 
 
@@ -44,6 +45,15 @@ def test_optuna_search_resumes_from_its_sqlite_study(tiny_data_dir, tmp_path):
     resumed = run_train([*args, "hydra.sweeper.n_trials=3"], tmp_path)
     assert resumed.returncode == 0, resumed.stderr[-2000:]
     assert "2 trials finished, 1 to go" in resumed.stderr + resumed.stdout
+    assert "sampler seeded 1236 (seed 1234 + 2 earlier trials)" in resumed.stderr + resumed.stdout
+    # a sampler restarted from its seed suggested trial 0's parameters again; the search space
+    # here is 32 combinations (lr is fixed on the command line), where draws repeat by chance too
+    searched = OmegaConf.load(PROJECT_ROOT / "conf" / "hparams_search" / "lora_optuna.yaml").hydra.sweeper.params
+    suggested = [
+        sorted(o for o in OmegaConf.load(sweep_dir / job / ".hydra" / "overrides.yaml") if o.split("=")[0] in searched)
+        for job in ("0", "1", "2")
+    ]
+    assert all(len(params) == len(searched) for params in suggested) and suggested[2] not in suggested[:2]
     assert sorted(p.name for p in sweep_dir.iterdir() if p.name.isdigit()) == ["0", "1", "2"]
     assert {job: (sweep_dir / job / "metrics.json").stat().st_mtime_ns for job in ("0", "1")} == written
     rows = list(csv.DictReader((sweep_dir / "summary.csv").open()))

@@ -127,6 +127,14 @@ def test_train_py_entry_point(tiny_data_dir, tmp_path):
     assert result.returncode == 0, result.stderr[-2000:]
     metrics = json.loads((run_dir / "metrics.json").read_text())
     assert metrics["total_params"] > 0 and (run_dir / ".hydra" / "config.yaml").is_file()
+    # the run ends saying where it is, how it did and how to see its curves
+    report = (result.stdout + result.stderr).split(f"run folder: {run_dir}\n", 1)[1].splitlines()[:4]
+    assert report == [
+        f"  val/acc_best {metrics['val/acc_best']:.4f}, test/acc {metrics['test/acc']:.4f}",
+        f"  trainable parameters: {metrics['trainable_params']:,} of {metrics['total_params']:,} (100.00%)",
+        f"  model size: {metrics['model_bytes'] / 1024:.1f} KiB",
+        f"  curves: tensorboard --logdir {run_dir}",
+    ]
 
 
 def test_a_required_key_left_unset_is_named(tiny_data_dir, tmp_path):

@@ -243,3 +243,20 @@ def test_exported_merged_model_serves_as_a_pretrained_run(transfer_runs, tmp_pat
     out = export_merged(transfer_runs["lora"], CONFIG_DIR, tmp_path / "merged")
     _, state = read_text_classifier_weights(out)
     assert state["fc2.weight"].shape == (2, 8) and (out / "vocab.json").is_file()
+
+
+def test_export_py_says_what_it_wrote(transfer_runs, tmp_path):
+    out = tmp_path / "merged_cli"
+    result = subprocess.run(
+        [sys.executable, "export.py", str(transfer_runs["lora"]), str(out)],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    lines = result.stdout.strip().splitlines()
+    model_kib = (out / "model.safetensors").stat().st_size / 1024
+    assert lines[0] == f"merged model written to {out}:"
+    assert lines[1] == f"  model.safetensors  {model_kib:.1f} KiB" and lines[2].startswith("  vocab.json  ")
+    assert lines[3] == f"use it as a base: python train.py +model.pretrained={out}"

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import lightning as L
 import torch
+from lightning.pytorch.loggers import TensorBoardLogger
 from omegaconf import DictConfig
 
 from loralab.atomic_files import atomic_write_json
@@ -18,6 +19,7 @@ from loralab.runs.run_info import write_run_info
 from loralab.runs.run_model import save_run_model
 from loralab.training.components import build_datamodule, build_module, build_trainer
 from loralab.training.config_checks import check_required_keys
+from loralab.training.run_report import run_report
 from loralab.training.tensorboard_hparams import log_hparams_with_metrics
 
 log = logging.getLogger(__name__)
@@ -67,7 +69,8 @@ def train(cfg: DictConfig) -> dict:
     )
     atomic_write_json(output_dir / METRICS_FILE, metrics)
     log_hparams_with_metrics(trainer, cfg, metrics)
-    log.info("metrics: %s", {k: metrics[k] for k in ("val/acc_best", "test/acc") if k in metrics})
+    wrote_tensorboard = any(isinstance(logger, TensorBoardLogger) for logger in trainer.loggers)
+    log.info("%s", run_report(output_dir, metrics, tensorboard=wrote_tensorboard))
     return metrics
 
 
