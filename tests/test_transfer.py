@@ -124,7 +124,7 @@ def test_adapter_save_load_round_trip_gives_identical_logits(tmp_path):
     def fresh():
         model = TextClassifier(vocab_size=40, num_classes=2, embed_dim=12, hidden_dim=6)
         model.load_state_dict(load_file(tmp_path / "base.safetensors"))
-        return apply_lora(model, lora["target_modules"], 2, 4, modules_to_save=["fc2"])
+        return apply_lora(model, lora["target_modules"], rank=2, alpha=4, modules_to_save=["fc2"])
 
     trained = fresh()
     with torch.no_grad():

@@ -37,7 +37,7 @@ def _read_arrow_table(path: Path) -> pa.Table:
 def read_table_split(path: Path, text_column: str = "text", label_column: str = "label") -> TextSplit:
     """Read one split from a table file with a text and an integer label column. The jobs of a
     multirun share one process: a file unchanged since the last read (same size and mtime) is not
-    parsed again, half a second per IMDb job."""
+    parsed again."""
     stat = Path(path).stat()
     return _read_table_split(Path(path).resolve(), stat.st_size, stat.st_mtime_ns, text_column, label_column)
 

@@ -92,7 +92,7 @@ class WordTokenizer:
         return hashlib.sha256(self.tokenizer.to_str().encode()).hexdigest()
 
     def encode(self, texts: list[str]) -> list[list[int]]:
-        # encode_batch_fast skips character offsets, which nothing here reads: 40% less time.
+        # encode_batch_fast skips character offsets, which nothing here reads, and is faster for it.
         encode_batch = getattr(self.tokenizer, "encode_batch_fast", self.tokenizer.encode_batch)
         return [encoding.ids for encoding in encode_batch(texts, add_special_tokens=False)]
 

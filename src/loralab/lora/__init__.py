@@ -1,6 +1,7 @@
 """LoRA from scratch: layers, injection by module name, and trainable-parameter selection."""
 
 from loralab.lora.apply import apply_lora
+from loralab.lora.config import SCALING_RULES, LoraSettings, as_lora_settings
 from loralab.lora.embedding import LoRAEmbedding
 from loralab.lora.inject import (
     LORA_LAYER_TYPES,
@@ -13,19 +14,25 @@ from loralab.lora.inject import (
     unmerge_lora,
 )
 from loralab.lora.layers import LoRALayer, LoRALinear, lora_scaling
+from loralab.lora.peft_format import peft_lora_config, to_peft_state_dict
 
 __all__ = [
     "LORA_LAYER_TYPES",
     "LoRAEmbedding",
     "LoRALayer",
     "LoRALinear",
+    "LoraSettings",
+    "SCALING_RULES",
     "apply_lora",
+    "as_lora_settings",
     "base_state_dict",
     "inject_lora",
     "lora_layers",
     "lora_scaling",
     "mark_only_lora_as_trainable",
+    "peft_lora_config",
     "merge_and_unload",
     "merge_lora",
+    "to_peft_state_dict",
     "unmerge_lora",
 ]

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 from torch import nn
 
+from loralab.lora.config import LoraSettings, as_lora_settings
 from loralab.lora.embedding import LoRAEmbedding
 from loralab.lora.layers import LoRALayer, LoRALinear
 
@@ -35,28 +37,18 @@ def _lora_candidates(model: nn.Module) -> list[str]:
 
 
 def inject_lora(
-    model: nn.Module,
-    target_modules: str | Sequence[str],
-    rank: int,
-    alpha: float,
-    dropout: float = 0.0,
-    scaling: str = "standard",
-    rank_pattern: Mapping[str, int] | None = None,
-    alpha_pattern: Mapping[str, float] | None = None,
+    model: nn.Module, settings: LoraSettings | str | Sequence[str] | None = None, **config_keys: Any
 ) -> list[str]:
-    """Replace each targeted layer of ``model`` in place by its LoRA wrapper.
+    """Replace each layer of ``model`` that ``settings.target_modules`` names, in place, by its LoRA wrapper.
 
-    ``rank_pattern`` / ``alpha_pattern`` give some targets their own rank or alpha (PEFT's names),
-    e.g. ``{"embedding": 4}``; their keys match module names as ``target_modules`` does.
-    Returns the names that were wrapped. Raises ``ValueError`` listing the model's candidate
-    modules when a target matches nothing, so a typo fails at once instead of training nothing.
+    ``settings`` is a :class:`LoraSettings`, or ``model.lora`` config keys
+    (``inject_lora(model, ["fc1"], rank=2, alpha=1)``). ``rank_pattern`` / ``alpha_pattern`` give
+    some targets their own rank or alpha. Returns the names that were wrapped. Raises
+    ``ValueError`` listing the model's candidate modules when a target matches nothing, so a typo
+    fails at once instead of training nothing.
     """
-    if isinstance(target_modules, str):
-        targets: str | list[str] = target_modules
-    else:
-        targets = list(target_modules)
-        if not targets:
-            raise ValueError("model.lora.target_modules is empty; name at least one module, e.g. [fc1]")
+    settings = as_lora_settings(settings, **config_keys)
+    targets = settings.target_modules
     # Collect first: replacing while iterating named_modules() would visit the new layers.
     to_wrap = [
         (name, module)
@@ -78,10 +70,10 @@ def inject_lora(
         parent = model.get_submodule(parent_name) if parent_name else model
         wrapper = LORA_LAYER_TYPES[type(module)](
             module,
-            rank=_pattern_value(name, rank_pattern, rank),
-            alpha=_pattern_value(name, alpha_pattern, alpha),
-            dropout=dropout,
-            scaling=scaling,
+            rank=_pattern_value(name, settings.rank_pattern, settings.r),
+            alpha=_pattern_value(name, settings.alpha_pattern, settings.lora_alpha),
+            dropout=settings.lora_dropout,
+            scaling=settings.scaling_rule,
         )
         setattr(parent, child_name, wrapper)
     return [name for name, _ in to_wrap]

@@ -22,17 +22,7 @@ import math
 import torch
 from torch import nn
 
-SCALING_RULES = ("standard", "rslora", "lab")
-
-
-def check_lora_hyperparameters(rank: int, alpha: float, dropout: float = 0.0) -> None:
-    """Refuse values that would train nothing or diverge, naming the config key to fix."""
-    if rank <= 0:
-        raise ValueError(f"LoRA rank must be a positive integer, got {rank}; set model.lora.rank >= 1")
-    if alpha < 0:
-        raise ValueError(f"LoRA alpha must be >= 0, got {alpha}; set model.lora.alpha to a non-negative value")
-    if not 0.0 <= dropout < 1.0:
-        raise ValueError(f"LoRA dropout must be in [0, 1), got {dropout}; set model.lora.dropout")
+from loralab.lora.config import check_lora_hyperparameters, check_scaling_rule
 
 
 def lora_scaling(alpha: float, rank: int, rule: str = "standard") -> float:
@@ -47,9 +37,8 @@ def lora_scaling(alpha: float, rank: int, rule: str = "standard") -> float:
         return alpha / rank
     if rule == "rslora":
         return alpha / math.sqrt(rank)
-    if rule == "lab":
-        return float(alpha)
-    raise ValueError(f"unknown LoRA scaling rule {rule!r}; choose one of {', '.join(SCALING_RULES)}")
+    check_scaling_rule(rule)
+    return float(alpha)  # lab
 
 
 class LoRALayer(nn.Module):

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import torch
 from torch import nn
 
+from loralab.lora.config import LoraSettings, as_lora_settings
 from loralab.lora.inject import unmatched_targets
-from loralab.lora.layers import check_lora_hyperparameters
+from loralab.lora.peft_format import peft_lora_config
 from loralab.models.hf_loading import load_from_hub_or_folder
 
 
@@ -23,7 +25,7 @@ def build_hf_classifier(
     """``AutoModelForSequenceClassification`` with a fresh ``num_classes`` head.
 
     Weights load as ``dtype`` whatever the checkpoint holds: transformers 5 keeps a float16 file
-    in float16, which CPUs multiply about ten times slower than float32 and which mixed precision
+    in float16, which CPUs multiply far slower than float32 and which mixed precision
     (``trainer.precision=bf16-mixed``) expects as float32 master weights anyway.
     ``gradient_checkpointing`` keeps only each layer's input for the backward pass and recomputes
     the rest: less activation memory for about a third more compute.
@@ -57,45 +59,22 @@ def _linear_names(model: nn.Module) -> list[str]:
 
 
 def apply_peft_lora(
-    model: nn.Module,
-    target_modules: str | Sequence[str],
-    rank: int,
-    alpha: float,
-    dropout: float = 0.0,
-    scaling: str = "standard",
-    modules_to_save: Sequence[str] = (),
-    freeze_embeddings: bool = True,
-    rank_pattern: dict | None = None,
-    alpha_pattern: dict | None = None,
+    model: nn.Module, settings: LoraSettings | str | Sequence[str] | None = None, **config_keys: Any
 ) -> nn.Module:
-    """PEFT's ``get_peft_model`` with the same keys as loralab's own LoRA.
+    """PEFT's ``get_peft_model`` with the same settings as loralab's own LoRA.
 
+    ``settings`` is a :class:`LoraSettings`, or the ``model.lora`` config keys that Hydra passes.
     ``freeze_embeddings=false`` trains the word embeddings too: they join ``modules_to_save`` so
     that PEFT saves them with the adapter.
     """
-    from peft import LoraConfig, TaskType, get_peft_model
+    from peft import TaskType, get_peft_model
 
-    check_lora_hyperparameters(rank, alpha, dropout)
-    if scaling not in ("standard", "rslora"):
-        raise ValueError(f"PEFT LoRA supports scaling standard or rslora, not {scaling!r}; set model.lora.scaling")
-    targets = target_modules if isinstance(target_modules, str) else list(target_modules)
-    missing = unmatched_targets(targets, [name for name, _ in model.named_modules() if name])
+    settings = as_lora_settings(settings, **config_keys)
+    missing = unmatched_targets(settings.target_modules, [name for name, _ in model.named_modules() if name])
     if missing:
         raise ValueError(
             f"LoRA target_modules {missing} match no module of {type(model).__name__}; linear layers: {', '.join(_linear_names(model))}"
         )
-    to_save = list(modules_to_save)
-    if not freeze_embeddings:
-        to_save.append("word_embeddings")
-    config = LoraConfig(
-        task_type=TaskType.SEQ_CLS,
-        r=rank,
-        lora_alpha=alpha,
-        lora_dropout=dropout,
-        target_modules=targets,
-        modules_to_save=to_save or None,
-        use_rslora=scaling == "rslora",
-        rank_pattern=dict(rank_pattern or {}),
-        alpha_pattern=dict(alpha_pattern or {}),
-    )
+    embeddings = [] if settings.freeze_embeddings else ["word_embeddings"]
+    config = peft_lora_config(settings, task_type=TaskType.SEQ_CLS, extra_modules_to_save=embeddings)
     return get_peft_model(model, config)

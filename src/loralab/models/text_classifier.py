@@ -41,7 +41,7 @@ class TextClassifier(nn.Module):
 
     def mean_embedding(self, input_ids: torch.Tensor, attention_mask: torch.Tensor | None = None) -> torch.Tensor:
         """The masked mean of the token embeddings, as one ``embedding_bag`` per batch: the
-        batch x length x dim tensor of a plain lookup is never built (3x faster epochs on CPU)."""
+        batch x length x dim tensor of a plain lookup is never built (docs/performance.md, levers)."""
         if attention_mask is None:
             attention_mask = torch.ones_like(input_ids)
         mask = attention_mask.to(next(self.parameters()).dtype)
@@ -53,6 +53,8 @@ class TextClassifier(nn.Module):
         weighted_bag = getattr(self.embedding, "weighted_bag", None)  # LoRAEmbedding adds its update
         if weighted_bag is not None:
             return weighted_bag(input_ids, token_weights)
+        if type(self.embedding) is not nn.Embedding:  # another wrapper (PEFT's LoRA): only its forward knows it
+            return (self.embedding(input_ids) * token_weights.unsqueeze(-1)).sum(dim=1)
         return F.embedding_bag(input_ids, self.embedding.weight, mode="sum", per_sample_weights=token_weights)
 
 

@@ -32,12 +32,12 @@ class FrozenBF16Precision(Precision):
 
     Why not ``bf16-mixed``: autocast keeps float32 master copies of frozen weights that never
     update, and its LayerNorms return float32, so every linear layer casts its input to bfloat16
-    again, forward and backward (16% of a DistilBERT LoRA step's GPU time on an H100). Why not
+    again, forward and backward. Why not
     ``bf16-true``: it casts the trained weights too, and bfloat16's 8-bit mantissa drops small
     AdamW updates. Each module with weights of its own takes its floating inputs cast to its
-    weights' dtype, so a float32 head reads the bfloat16 encoder's output. Measured on an H200
-    (README, Performance): 8% faster at batch 64, no faster at 256, where LoRA's float32 products
-    cost what the casts saved; less memory, most with gradient checkpointing (1.30 -> 1.00 GiB).
+    weights' dtype, so a float32 head reads the bfloat16 encoder's output. It pays at small batches,
+    where the casts weigh most, and saves memory, most with gradient checkpointing; at large batches
+    LoRA's float32 products cost what the casts saved (figures: docs/performance.md).
     """
 
     precision = "bf16-true"  # what Lightning's model summary sizes the (mostly frozen) weights by

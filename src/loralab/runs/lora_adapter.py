@@ -7,6 +7,7 @@ anything unfrozen); ``adapter/adapter_config.json`` uses PEFT's key names where 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
 
 from safetensors import SafetensorError
@@ -14,7 +15,7 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 
 from loralab.atomic_files import atomic_write, atomic_write_json
-from loralab.lora import lora_layers
+from loralab.lora import LoraSettings, as_lora_settings, lora_layers
 from loralab.runs.run_files import sha256_of
 
 ADAPTER_WEIGHTS = "adapter_model.safetensors"
@@ -26,25 +27,24 @@ def trainable_state_dict(model: nn.Module) -> dict:
 
 
 def save_adapter(
-    model: nn.Module, folder: str | Path, lora: dict, base_model_path: str | Path, vocab_file: str | Path
+    model: nn.Module,
+    folder: str | Path,
+    lora: LoraSettings | Mapping,
+    base_model_path: str | Path,
+    vocab_file: str | Path,
 ) -> int:
-    """Write the adapter of ``model`` into ``folder``; returns the weights file's size in bytes."""
+    """Write the adapter of ``model`` into ``folder``; returns the weights file's size in bytes.
+
+    ``lora`` is the adapter's :class:`LoraSettings`, or the ``model.lora`` config node as a dict."""
     folder = Path(folder)
+    settings = lora if isinstance(lora, LoraSettings) else as_lora_settings(**lora)
     tensors = trainable_state_dict(model)
     layer = next((layer for _, layer in lora_layers(model)), None)
     config = {
         "peft_type": "LORA",
         "library": "loralab",
-        "r": lora.get("rank"),
-        "lora_alpha": lora.get("alpha"),
-        "rank_pattern": lora.get("rank_pattern") or {},
-        "alpha_pattern": lora.get("alpha_pattern") or {},
-        "lora_dropout": lora.get("dropout"),
-        "scaling_rule": lora.get("scaling"),
+        **settings.to_adapter_config(),
         "scaling": layer.scaling if layer is not None else None,
-        "target_modules": list(lora.get("target_modules", [])),
-        "modules_to_save": list(lora.get("modules_to_save", [])),
-        "freeze_embeddings": lora.get("freeze_embeddings"),
         "trained_tensors": sorted(tensors),
         "base_model": {"path": str(Path(base_model_path).resolve()), "sha256": sha256_of(base_model_path)},
         "vocab_file": {"path": str(Path(vocab_file).resolve()), "sha256": sha256_of(vocab_file)},

@@ -17,8 +17,8 @@ BASE_RECORD = "loralab_base.json"  # beside PEFT's files: which backbone, and it
 
 
 def is_peft_model(model: nn.Module) -> bool:
-    # A PEFT model was built by an imported peft: asking must not import it (half a second of
-    # every TextClassifier run's saving, transformers included).
+    # A PEFT model was built by an imported peft: asking must not import it (peft brings
+    # transformers, which every TextClassifier run's saving would then wait for).
     peft = sys.modules.get("peft")
     return peft is not None and isinstance(model, peft.PeftModel)
 
