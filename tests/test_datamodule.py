@@ -1,5 +1,7 @@
+import lightning as L
 import pytest
 import torch
+from conftest import sentiment_rows, write_parquet
 
 from loralab.data import PadCollator, TextClassificationDataModule, WordTokenizer
 from loralab.data.encoded_split import encode_cached
@@ -136,3 +138,34 @@ def test_second_datamodule_reads_the_cache(tiny_data_dir, tmp_path, monkeypatch)
     monkeypatch.setattr("loralab.data.word_tokenizer.Tokenizer.train_from_iterator", lambda *a, **k: calls.append(2))
     _datamodule(tiny_data_dir, tmp_path)
     assert calls == []
+
+
+class LabelRecorder(L.LightningModule):
+    """Records the labels of each test batch, nothing else."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.labels: list[int] = []
+
+    def test_step(self, batch, batch_idx) -> None:
+        self.labels += batch["labels"].tolist()
+
+
+@pytest.mark.parametrize("group_by_length", [False, True])
+def test_a_partial_test_pass_on_a_label_sorted_file_sees_every_class(tmp_path, group_by_length):
+    """Real files are sorted by label: the first batches of a limited pass must not be one class."""
+    for split, n in (("train", 100), ("test", 200)):
+        rows = sentiment_rows(n, seed=5)
+        order = sorted(range(n), key=lambda i: rows["label"][i])  # all negatives, then all positives
+        write_parquet(
+            tmp_path / "data" / "imdb" / f"{split}.parquet", {k: [v[i] for i in order] for k, v in rows.items()}
+        )
+    # max_length=3 cuts every text to the same length: length order alone would keep the file's order.
+    dm = _datamodule(tmp_path / "data", tmp_path, group_by_length=group_by_length, max_length=3, eval_batch_size=16)
+    recorder = LabelRecorder()
+    trainer = L.Trainer(
+        accelerator="cpu", limit_test_batches=2, logger=False, enable_progress_bar=False, enable_model_summary=False
+    )
+    trainer.test(recorder, datamodule=dm, verbose=False)
+    assert len(recorder.labels) == 32
+    assert 8 <= sum(recorder.labels) <= 24  # both classes, in about their share (100 of 200)

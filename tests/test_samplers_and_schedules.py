@@ -1,3 +1,5 @@
+import math
+
 import pytest
 import torch
 
@@ -52,13 +54,28 @@ def test_evaluation_batches_go_longest_first():
     assert _batches(LengthGroupedSampler(torch.tensor([3, 9, 1, 7]), 2, shuffle=False), 2) == [[1, 3], [0, 2]]
 
 
-def test_linear_warmup_then_decay_to_zero():
+def _rates(schedule_factory, steps: int) -> list[float]:
     optimizer = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1.0)
-    schedule = linear_warmup_decay(optimizer, num_training_steps=100, warmup_ratio=0.1)
+    schedule = schedule_factory(optimizer)
     rates = []
-    for _ in range(100):
+    for _ in range(steps):
         rates.append(optimizer.param_groups[0]["lr"])
         optimizer.step()
         schedule.step()
-    assert rates[0] == 0.1 and rates[9] == 1.0 and max(rates) == 1.0
+    return rates
+
+
+def test_linear_warmup_then_decay_to_zero():
+    rates = _rates(lambda opt: linear_warmup_decay(opt, num_training_steps=100, warmup_ratio=0.1), 100)
+    assert rates[0] == 0.0 and rates[1] == 0.1 and rates[10] == 1.0 and max(rates) == 1.0
     assert rates[50] < rates[20] and rates[-1] == 1 / 90
+
+
+@pytest.mark.parametrize(("steps", "ratio"), [(100, 0.1), (37, 0.06), (5, 0.5), (10, 0.0)])
+def test_warmup_schedule_is_transformers_linear_schedule(steps, ratio):
+    from transformers import get_linear_schedule_with_warmup
+
+    ours = _rates(lambda opt: linear_warmup_decay(opt, num_training_steps=steps, warmup_ratio=ratio), steps)
+    warmup = math.ceil(steps * ratio)  # what Hugging Face's Trainer makes of warmup_ratio
+    theirs = _rates(lambda opt: get_linear_schedule_with_warmup(opt, warmup, steps), steps)
+    assert ours == theirs

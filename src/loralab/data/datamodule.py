@@ -12,7 +12,7 @@ from torch.utils.data import DataLoader
 
 from loralab.data.collate import PadCollator
 from loralab.data.encoded_split import EncodedSplit, encode_cached
-from loralab.data.samplers import EpochShuffleSampler, LengthGroupedSampler
+from loralab.data.samplers import EpochShuffleSampler, EvaluationOrderSampler, LengthGroupedSampler
 from loralab.data.sources import load_raw_data
 from loralab.data.text_split import TextSplit, random_subset, train_val_split
 
@@ -140,7 +140,7 @@ class TextClassificationDataModule(L.LightningDataModule):
             )
 
     def dataloader(self, split: str, shuffle: bool = False) -> DataLoader:
-        """Batches of ``train``, ``val`` or ``test``."""
+        """Batches of ``train``, ``val`` or ``test``; evaluation order is seeded, never the file's."""
         if not self.splits:
             raise RuntimeError("the DataModule has no data yet; call prepare_data() or setup() first")
         if split not in self.splits:
@@ -150,7 +150,7 @@ class TextClassificationDataModule(L.LightningDataModule):
         if self.group_by_length:
             sampler = LengthGroupedSampler(dataset.lengths(), batch_size, shuffle, self.seed)
         else:
-            sampler = EpochShuffleSampler(len(dataset), self.seed) if shuffle else None
+            sampler = (EpochShuffleSampler if shuffle else EvaluationOrderSampler)(len(dataset), self.seed)
         return DataLoader(
             dataset,
             batch_size=batch_size,

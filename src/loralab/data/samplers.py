@@ -1,5 +1,7 @@
-"""The order of training examples: a function of the seed and the epoch only, so a resumed run sees
-the same batches as an uninterrupted one. Lightning calls ``set_epoch`` before each epoch."""
+"""The order of examples. Training: a function of the seed and the epoch only, so a resumed run sees
+the same batches as an uninterrupted one (Lightning calls ``set_epoch`` before each epoch).
+Evaluation: a fixed seeded order that never follows the file's, because data files are often sorted
+by label and a partial pass (``fast_dev_run``, ``limit_test_batches``) would then see one class."""
 
 from __future__ import annotations
 
@@ -31,13 +33,32 @@ class EpochShuffleSampler(Sampler[int]):
         return iter(torch.randperm(self.num_examples, generator=self._generator()).tolist())
 
 
+class EvaluationOrderSampler(Sampler[int]):
+    """One seeded permutation, the same every epoch: any first batches are a random sample of the split."""
+
+    def __init__(self, num_examples: int, seed: int = 0) -> None:
+        self.num_examples = num_examples
+        self.seed = seed
+
+    def __len__(self) -> int:
+        return self.num_examples
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(evaluation_permutation(self.num_examples, self.seed).tolist())
+
+
+def evaluation_permutation(num_examples: int, seed: int) -> torch.Tensor:
+    return torch.randperm(num_examples, generator=torch.Generator().manual_seed(seed))
+
+
 class LengthGroupedSampler(EpochShuffleSampler):
     """Indices in an order whose consecutive ``batch_size`` chunks have similar lengths: shuffle, cut
     into mega-batches of ``batch_size * mega_batch_factor``, sort each by length, cut into batches,
     shuffle the batches (transformers' LengthGroupedSampler scheme); far less padding.
 
     It orders single indices, so the DataLoader's own batching and Lightning's distributed sampler
-    wrapping still apply. Without ``shuffle`` the order is simply longest first, for evaluation.
+    wrapping still apply. Without ``shuffle`` (evaluation) the order is longest first, equal lengths
+    (many, when texts are cut to ``max_length``) in a seeded random order rather than the file's.
     """
 
     def __init__(
@@ -51,7 +72,8 @@ class LengthGroupedSampler(EpochShuffleSampler):
 
     def __iter__(self) -> Iterator[int]:
         if not self.shuffle:
-            return iter(torch.argsort(self.lengths, descending=True, stable=True).tolist())
+            order = evaluation_permutation(len(self.lengths), self.seed)
+            return iter(order[torch.argsort(self.lengths[order], descending=True, stable=True)].tolist())
         generator = self._generator()
         order = torch.randperm(len(self.lengths), generator=generator)
         batches: list[torch.Tensor] = []

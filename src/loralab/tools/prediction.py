@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import torch
+from torch import nn
 
 from loralab.data import PadCollator
 from loralab.instantiate import instantiate
@@ -21,6 +23,14 @@ def predict_texts(
     tokenizer = instantiate(cfg.model.tokenizer)
     net = load_run_net(cfg, run_dir, tokenizer)
     label_names = list(cfg.data.label_names or [str(i) for i in range(cfg.data.num_classes)])
+    return label_texts(net, tokenizer, label_names, texts, batch_size)
+
+
+@torch.no_grad()
+def label_texts(
+    net: nn.Module, tokenizer, label_names: Sequence[str], texts: list[str], batch_size: int = 256
+) -> list[tuple[str, float]]:
+    """``net``'s most probable label name and its probability for each text, in batches."""
     collate = PadCollator(tokenizer.pad_id)
     predictions = []
     for start in range(0, len(texts), batch_size):

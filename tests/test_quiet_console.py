@@ -1,0 +1,48 @@
+"""Third-party lines that tell a user nothing are gone from a training's console; real warnings stay."""
+
+import logging
+import os
+import subprocess
+import sys
+
+from conftest import PROJECT_ROOT, quiet_run_overrides, save_tiny_distilbert
+from transformers import AutoModelForSequenceClassification
+
+from loralab.quiet_console import LOAD_REPORT, TRANSFORMERS_LOAD_LOGGER, filter_third_party_noise
+
+NOISE = ["LeafSpec", "litlogger", "LOAD REPORT", "is_gradient_checkpointing"]
+
+
+def test_a_training_console_has_no_library_noise_but_keeps_real_warnings(tiny_data_dir, tmp_path):
+    # A checkpoint without the classification head: transformers reports the new head on loading.
+    backbone = tmp_path / "encoder"
+    save_tiny_distilbert(backbone)
+    AutoModelForSequenceClassification.from_pretrained(backbone).distilbert.save_pretrained(backbone)
+    args = quiet_run_overrides(tiny_data_dir) + [
+        "model=lora_distilbert",
+        f"model.backbone={backbone}",
+        "trainer.max_epochs=1",
+        "trainer.log_every_n_steps=50",  # more than an epoch's batches: Lightning's real warning
+        f"hydra.run.dir={tmp_path / 'run'}",
+    ]
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONWARNINGS": "default"}
+    result = subprocess.run(
+        [sys.executable, "train.py", *args], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=300, env=env
+    )
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output[-3000:]
+    assert [line for line in output.splitlines() if any(noise in line for noise in NOISE)] == []
+    assert "smaller than the logging interval" in output
+
+
+def test_a_load_report_that_explains_an_error_still_shows(caplog):
+    filter_third_party_noise()
+    logger = logging.getLogger(TRANSFORMERS_LOAD_LOGGER)
+    with caplog.at_level(logging.WARNING, logger=TRANSFORMERS_LOAD_LOGGER):
+        logger.warning(f"Model {LOAD_REPORT}\nclassifier.weight | MISSING")
+        logger.warning(f"Model {LOAD_REPORT}\nclassifier.weight | MISMATCH | ckpt: (2, 8) vs model: (3, 8)")
+        logger.warning("another transformers warning")
+    assert [r.getMessage().splitlines()[-1] for r in caplog.records] == [
+        "classifier.weight | MISMATCH | ckpt: (2, 8) vs model: (3, 8)",
+        "another transformers warning",
+    ]
