@@ -7,27 +7,22 @@ from pathlib import Path
 import torch
 
 from loralab.data import PadCollator
-from loralab.instantiate import instantiate
-from loralab.runs.run_model import compose_run_config, load_run_net
+from loralab.runs.open_run import open_run
 
 
 @torch.no_grad()
 def predict_texts(
-    run_dir: str | Path, config_dir: str | Path, texts: list[str], batch_size: int = 256
+    run_dir: str | Path, texts: list[str], batch_size: int = 256, base: str | Path | None = None
 ) -> list[tuple[str, float]]:
     """The most probable label name and its probability for each text."""
-    run_dir = Path(run_dir)
-    cfg = compose_run_config(run_dir, Path(config_dir))
-    tokenizer = instantiate(cfg.model.tokenizer)
-    net = load_run_net(cfg, run_dir, tokenizer)
-    label_names = list(cfg.data.label_names or [str(i) for i in range(cfg.data.num_classes)])
-    collate = PadCollator(tokenizer.pad_id)
+    run = open_run(run_dir, base)
+    collate = PadCollator(run.tokenizer.pad_id)
     predictions = []
     for start in range(0, len(texts), batch_size):
-        chunk = tokenizer.encode(texts[start : start + batch_size])
+        chunk = run.tokenizer.encode(texts[start : start + batch_size])
         batch = collate([(torch.tensor(ids, dtype=torch.int64), torch.tensor(0)) for ids in chunk])
-        output = net(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"])
+        output = run.net(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"])
         probabilities = torch.softmax(getattr(output, "logits", output).float(), dim=-1)
         best = probabilities.max(dim=-1)
-        predictions += [(label_names[i], p) for i, p in zip(best.indices.tolist(), best.values.tolist())]
+        predictions += [(run.label_names[i], p) for i, p in zip(best.indices.tolist(), best.values.tolist())]
     return predictions
