@@ -13,10 +13,11 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file
 from torch import nn
 
-from loralab.atomic_files import atomic_write_json
+from loralab.atomic_files import atomic_write_json, atomic_write_text
 
 PEFT_WEIGHTS = "adapter_model.safetensors"
 PEFT_CONFIG = "adapter_config.json"
+PEFT_CARD = "README.md"
 
 
 def is_peft_model(model: nn.Module) -> bool:
@@ -34,7 +35,11 @@ def save_peft_adapter(model: nn.Module, folder: Path, base_path: str | None) -> 
     try:
         model.save_pretrained(staging)
         config = json.loads((staging / PEFT_CONFIG).read_text())
+        absolute = config.get("base_model_name_or_path")
         config["base_model_name_or_path"] = base_path
+        card = staging / PEFT_CARD
+        if absolute and base_path and card.is_file():  # PEFT's model card names the base too
+            atomic_write_text(card, card.read_text(encoding="utf-8").replace(absolute, base_path))
         atomic_write_json(staging / PEFT_CONFIG, config)
         if folder.exists():
             shutil.rmtree(folder)

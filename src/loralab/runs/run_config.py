@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import inspect
 import json
+import os
 import re
 from pathlib import Path
 from typing import Any
@@ -149,6 +150,11 @@ def read_run_config(run_dir: str | Path) -> dict:
         raise FileNotFoundError(
             f"{run_dir} is not a folder; pass a run folder made by train.py (outputs/<task>/<time>)"
         )
+    if not os.path.lexists(run_dir / RUN_CONFIG_FILE):
+        raise FileNotFoundError(
+            f"{run_dir} has no {RUN_CONFIG_FILE}: not a finished loralab run folder (train.py writes it when "
+            "training ends); pass a folder under outputs/ or multirun/"
+        )
     path = folder_file(run_dir, RUN_CONFIG_FILE)
     try:
         config = json.loads(path.read_text(encoding="utf-8"))
@@ -206,7 +212,7 @@ def read_run_config(run_dir: str | Path) -> dict:
 
     def data(value: Any, key: str) -> None:
         read.section(value, key, dict.fromkeys(value, read.plain) if isinstance(value, dict) else {})
-        unknown = sorted(set(value) - set(data_settings()))
+        unknown = sorted(set(value) - (set(data_settings()) - {"cache_dir"}))
         if unknown:
             raise read.fail(f"{key}.{unknown[0]}", "is not a data setting")
 

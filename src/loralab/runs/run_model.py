@@ -63,7 +63,8 @@ def _plain(node) -> dict:
 def describe_run(cfg: DictConfig, family: str, has_lora: bool, base: dict | None) -> dict:
     """What rebuilds the network: sizes, LoRA settings, labels, tokenizer files, base, data (plain values)."""
     net = _plain(cfg.model.net)
-    data = {key: value for key, value in _plain(cfg.data).items() if key in data_settings()}
+    # The cache is the machine's, not the run's: whoever opens the folder uses their own.
+    data = {key: value for key, value in _plain(cfg.data).items() if key in data_settings() and key != "cache_dir"}
     num_classes = int(cfg.data.num_classes)
     if family == "textclassifier":
         net_settings = {key: net[key] for key in TEXT_CLASSIFIER_KEYS}

@@ -3,7 +3,8 @@
 The model comes from the run folder (``runs/open_run.py``). The data is the run's own, as
 ``run_config.json`` records it, changed by what the user types: a data set (``data=ag_news``),
 single settings (``data.max_test_samples=500``) or folders (``paths.data_dir=...``), composed
-with loralab's own ``conf/``.
+with loralab's own ``conf/``. The cache folder is always the user's (``paths.cache_dir``), never
+one a folder names.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from loralab.runs.run_config import data_settings
 from loralab.training.classification_module import TextClassificationModule
 
 # A user's override of one of these keys changes the data setting beside it.
-PATH_SETTINGS = {"paths.data_dir": "data_dir", "paths.cache_dir": "cache_dir", "seed": "seed"}
+PATH_SETTINGS = {"paths.data_dir": "data_dir", "seed": "seed"}
 
 
 def compose_user_config(config_dir: Path, overrides: list[str]) -> DictConfig:
@@ -40,7 +41,7 @@ def data_for_eval(recorded: dict, cfg: DictConfig, overrides: list[str]) -> dict
     composed = {key: value for key, value in composed.items() if key in data_settings()}
     if "data" in keys:
         return composed
-    data = dict(recorded)
+    data = dict(recorded, cache_dir=composed["cache_dir"])
     for key in keys:
         setting = key.removeprefix("data.") if key.startswith("data.") else PATH_SETTINGS.get(key)
         if setting in composed:
