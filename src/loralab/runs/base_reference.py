@@ -106,4 +106,7 @@ def backbone_folder(run_dir: Path, reference: dict, given: str | Path | None, re
         )
     for name, digest in sorted(reference["files"].items()):
         verify_sha256(regular_file(folder / name), digest, record)
+    for path in sorted(folder.iterdir()):  # transformers may read any of them (generation_config.json...)
+        if not path.is_dir():
+            regular_file(path)
     return folder

@@ -21,6 +21,7 @@ from loralab.data import TextClassificationDataModule
 from loralab.runs.open_run import open_run, take_base_argument
 from loralab.runs.resume import override_key
 from loralab.runs.run_config import data_settings
+from loralab.runs.safe_paths import regular_file
 from loralab.training.classification_module import TextClassificationModule
 
 # A user's override of one of these keys changes the data setting beside it.
@@ -46,6 +47,8 @@ def data_for_eval(recorded: dict, cfg: DictConfig, overrides: list[str]) -> dict
         setting = key.removeprefix("data.") if key.startswith("data.") else PATH_SETTINGS.get(key)
         if setting in composed:
             data[setting] = composed[setting]
+    if data.get("path") and Path(data["path"]).exists() and not Path(data["path"]).is_dir():
+        regular_file(data["path"])  # a device or fifo would hang the reader
     return data
 
 
