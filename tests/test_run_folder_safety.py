@@ -127,6 +127,12 @@ def _base_is_a_fifo(run, marker):
     return ["base_model.safetensors", "fifo"]
 
 
+def _data_is_a_fifo(run, marker):
+    os.mkfifo(marker.parent / "data.csv")
+    _edit_json(run / "run_config.json", lambda c: c["data"].update(path=str(marker.parent / "data.csv")))
+    return ["data.csv", "fifo"]
+
+
 @pytest.mark.parametrize(
     ("entry", "make_hostile"),
     [
@@ -138,6 +144,7 @@ def _base_is_a_fifo(run, marker):
         ("predict", _base_is_a_device),
         ("export", _vocabulary_links_out),
         ("eval", _base_is_a_fifo),
+        ("eval", _data_is_a_fifo),
     ],
 )
 def test_a_hostile_run_config_is_refused_and_runs_nothing(runs, tmp_path, entry, make_hostile):
