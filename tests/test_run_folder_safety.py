@@ -269,3 +269,18 @@ def test_a_base_that_changed_is_refused_with_both_hashes(runs, tmp_path):
     _edit_json(other / "config.json", lambda c: c.update(dropout=0.2))
     refused = _cli("predict.py", run, f"model.pretrained={other}", "a text")
     _assert_refused(refused, "config.json has sha256", "run_config.json records")
+
+
+def test_a_fully_fine_tuned_transformer_run_opens_with_its_test_metrics(runs, tmp_path):
+    overrides = quiet_run_overrides(runs["root"] / "data") + [
+        runs["cache"],
+        "model=distilbert",
+        f"model.backbone={runs['backbone']}",
+        "trainer.max_epochs=1",
+    ]
+    metrics = train(compose_train_config(tmp_path / "full", overrides))
+    described = json.loads((tmp_path / "full" / "run_config.json").read_text())
+    assert described["family"] == "hf_classifier" and described["lora"] is None
+    assert described["base"]["path"] == os.path.relpath(runs["backbone"], tmp_path / "full")
+    evaluated = evaluate_run(tmp_path / "full", CONFIG_DIR, [runs["cache"]])
+    assert evaluated["test/acc"] == pytest.approx(metrics["test/acc"], abs=1e-6)
