@@ -1,7 +1,9 @@
 """Evaluate a finished run: ``python eval.py <run folder> [data=ag_news] [split=test|val|train] [key=value ...]``.
 
-The run's model is rebuilt from its folder (base + adapter for LoRA runs, loaded without pickle);
-the other arguments are Hydra overrides on the run's own config.
+The run's model is rebuilt from its folder's ``run_config.json`` (plain values; base + adapter
+for LoRA runs, loaded without pickle); nothing in the folder is instantiated or run. The other
+arguments are Hydra overrides of the data, on the run's own data settings and loralab's ``conf/``.
+``model.pretrained=<path>`` names the base of a run moved away from it (checked by sha256).
 """
 
 import json

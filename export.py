@@ -1,23 +1,24 @@
-"""Merge a run's LoRA adapter into its base: ``python export.py <run folder> <output folder>``.
+"""Merge a run's LoRA adapter into its base: ``python export.py <run folder> <output folder> [model.pretrained=<base>]``.
 
 Transformer runs give a Hugging Face folder (``from_pretrained`` loads it, no PEFT needed);
-TextClassifier runs give ``model.safetensors`` + ``vocab.json``.
+TextClassifier runs give ``model.safetensors`` + ``vocab.json``. ``model.pretrained=<path>`` names
+the base of a run moved away from it (checked by sha256).
 """
 
 import sys
 from pathlib import Path
 
 from loralab.cli_errors import run_cli
+from loralab.runs.open_run import take_base_argument
 from loralab.tools.merged_export import export_merged
 from loralab.training.run_report import size_text
 
-CONFIG_DIR = Path(__file__).resolve().parent / "conf"
-
 
 def main() -> None:
-    if len(sys.argv) != 3 or sys.argv[1] in ("-h", "--help"):
+    base, args = take_base_argument(sys.argv[1:])
+    if len(args) != 2 or args[0] in ("-h", "--help"):
         raise SystemExit(__doc__)
-    print(export_report(export_merged(sys.argv[1], CONFIG_DIR, sys.argv[2])))
+    print(export_report(export_merged(args[0], args[1], base=base)))
 
 
 def export_report(out_dir: Path) -> str:

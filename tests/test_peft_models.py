@@ -16,10 +16,9 @@ from omegaconf import OmegaConf
 from safetensors.torch import load_file
 
 from loralab.data import PadCollator, PretrainedTokenizer
-from loralab.instantiate import instantiate
 from loralab.models import apply_peft_lora, build_hf_classifier
 from loralab.models.from_config import compiled
-from loralab.runs.run_model import compose_run_config, load_run_net
+from loralab.runs.open_run import open_run
 from loralab.training.experiment import train
 
 CONFIG_DIR = PROJECT_ROOT / "conf"
@@ -120,9 +119,8 @@ def test_plain_peft_reload_reproduces_the_run(peft_run, backbone):
     run_dir, metrics = peft_run
     base = AutoModelForSequenceClassification.from_pretrained(backbone, num_labels=2)
     plain = PeftModel.from_pretrained(base, run_dir / "adapter").eval()
-    cfg = compose_run_config(run_dir, CONFIG_DIR)
-    tokenizer = instantiate(cfg.model.tokenizer)
-    ours = load_run_net(cfg, run_dir, tokenizer)
+    opened = open_run(run_dir)
+    tokenizer, ours = opened.tokenizer, opened.net
     batch = _batch(tokenizer, ["a wonderful film", "awful and boring", "the plot"])
     with torch.no_grad():
         torch.testing.assert_close(plain(**batch).logits, ours(**batch).logits, atol=0, rtol=0)
@@ -151,11 +149,11 @@ def test_predict_and_merged_export_of_a_peft_run(peft_run, tmp_path):
 
     run_dir, _ = peft_run
     texts = ["a wonderful film", "awful and boring"]
-    predictions = predict_texts(run_dir, CONFIG_DIR, texts)
-    assert [label for label, _ in predictions] == [label for label, _ in predict_texts(run_dir, CONFIG_DIR, texts)]
+    predictions = predict_texts(run_dir, texts)
+    assert [label for label, _ in predictions] == [label for label, _ in predict_texts(run_dir, texts)]
     assert all(label in ("positive", "negative") and 0.5 <= p <= 1 for label, p in predictions)
 
-    merged_dir = export_merged(run_dir, CONFIG_DIR, tmp_path / "merged")
+    merged_dir = export_merged(run_dir, tmp_path / "merged")
     merged = AutoModelForSequenceClassification.from_pretrained(merged_dir).eval()
     tokenizer = AutoTokenizer.from_pretrained(merged_dir)
     with torch.no_grad():

@@ -19,7 +19,8 @@ from loralab.data import PadCollator
 from loralab.lora import apply_lora, merge_and_unload
 from loralab.models import TextClassifier
 from loralab.runs.lora_adapter import load_adapter, save_adapter
-from loralab.runs.run_model import compose_run_config, load_run_net
+from loralab.runs.open_run import open_run
+from loralab.runs.safe_paths import RunFolderError
 from loralab.training.experiment import train
 
 CONFIG_DIR = PROJECT_ROOT / "conf"
@@ -66,7 +67,7 @@ def test_lora_run_saves_only_the_trained_tensors(transfer_runs):
         ["fc1"],
         ["fc2"],
     )
-    assert config["base_model"]["path"] == str((transfer_runs["pretrain"] / "model.safetensors").resolve())
+    assert config["base_model"]["path"] == "../pretrain/model.safetensors"  # relative to the run folder
     assert len(config["base_model"]["sha256"]) == 64 and config["vocab_file"]["path"].endswith("vocab.json")
     assert not (lora / "model.safetensors").exists()
 
@@ -83,12 +84,8 @@ def test_eval_of_the_reloaded_run_reproduces_its_test_metrics(transfer_runs):
 
 
 def test_merged_run_model_is_a_plain_text_classifier_with_the_same_logits(transfer_runs):
-    lora = transfer_runs["lora"]
-    cfg = compose_run_config(lora, CONFIG_DIR)
-    from hydra.utils import instantiate
-
-    tokenizer = instantiate(cfg.model.tokenizer)
-    net = load_run_net(cfg, lora, tokenizer)
+    run = open_run(transfer_runs["lora"])
+    net, tokenizer = run.net, run.tokenizer
     batch = PadCollator(0)(
         [(torch.tensor(ids), torch.tensor(0)) for ids in tokenizer.encode(["great film", "dull plot and awful actors"])]
     )
@@ -102,16 +99,12 @@ def test_merged_run_model_is_a_plain_text_classifier_with_the_same_logits(transf
 def test_adapter_on_another_base_is_refused(transfer_runs, tmp_path):
     lora = tmp_path / "lora"
     subprocess.run(["cp", "-r", str(transfer_runs["lora"]), str(lora)], check=True)
-    config_file = lora / "adapter" / "adapter_config.json"
-    config = json.loads(config_file.read_text())
     other_base = tmp_path / "other.safetensors"
-    state = load_file(config["base_model"]["path"])
+    state = load_file(transfer_runs["pretrain"] / "model.safetensors")
     state["fc1.bias"] = state["fc1.bias"] + 1
     save_file(state, str(other_base))
-    config["base_model"]["path"] = str(other_base)
-    config_file.write_text(json.dumps(config))
-    with pytest.raises(ValueError, match="adapter was trained on a base with sha256"):
-        load_run_net(compose_run_config(lora, CONFIG_DIR), lora, None)
+    with pytest.raises(RunFolderError, match="other.safetensors has sha256 [0-9a-f]{64}, but .* records [0-9a-f]{64}"):
+        open_run(lora, base=other_base)
 
 
 def test_adapter_save_load_round_trip_gives_identical_logits(tmp_path):
@@ -240,7 +233,7 @@ def test_exported_merged_model_serves_as_a_pretrained_run(transfer_runs, tmp_pat
     from loralab.models.pretrained import read_text_classifier_weights
     from loralab.tools.merged_export import export_merged
 
-    out = export_merged(transfer_runs["lora"], CONFIG_DIR, tmp_path / "merged")
+    out = export_merged(transfer_runs["lora"], tmp_path / "merged")
     _, state = read_text_classifier_weights(out)
     assert state["fc2.weight"].shape == (2, 8) and (out / "vocab.json").is_file()
 

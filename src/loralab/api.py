@@ -25,9 +25,8 @@ from torch import nn
 
 from loralab.configs import CONFIG_DIR
 from loralab.data import TextClassificationDataModule
-from loralab.instantiate import instantiate
 from loralab.models.from_config import add_adapters, build_net
-from loralab.runs.run_model import compose_run_config, load_run_net
+from loralab.runs.open_run import open_run
 from loralab.tools.prediction import label_texts
 from loralab.training import components, experiment
 
@@ -42,7 +41,7 @@ class TrainedRun:
     net: nn.Module  # in eval mode: base + adapter for LoRA runs
     tokenizer: Any  # WordTokenizer or PretrainedTokenizer: ``encode(texts)``, ``pad_id``
     label_names: list[str]  # index -> name, the order of the network's outputs
-    config: DictConfig  # the run's composed config
+    description: dict  # the run's run_config.json: plain values that rebuilt the model
 
     def predict(self, texts: str | Sequence[str], batch_size: int = 256) -> list[tuple[str, float]]:
         """The most probable label name and its probability, for each text."""
@@ -50,14 +49,13 @@ class TrainedRun:
         return label_texts(self.net, self.tokenizer, self.label_names, texts, batch_size)
 
 
-def load_run(run_dir: str | Path) -> TrainedRun:
-    """The model, tokenizer and label names of a run folder (``outputs/...`` or a sweep's job)."""
+def load_run(run_dir: str | Path, base: str | Path | None = None) -> TrainedRun:
+    """The model, tokenizer and label names of a run folder (``outputs/...`` or a sweep's job),
+    rebuilt as ``predict.py`` does: from plain values, never running code the folder names.
+    ``base``: the base of a run moved away from it (checked by sha256)."""
     run_dir = Path(run_dir).resolve()
-    cfg = compose_run_config(run_dir, CONFIG_DIR)
-    tokenizer = instantiate(cfg.model.tokenizer)
-    net = load_run_net(cfg, run_dir, tokenizer)
-    label_names = list(cfg.data.label_names or [str(i) for i in range(cfg.data.num_classes)])
-    return TrainedRun(run_dir, net, tokenizer, label_names, cfg)
+    run = open_run(run_dir, base)
+    return TrainedRun(run_dir, run.net, run.tokenizer, run.label_names, run.description)
 
 
 def compose_config(*overrides: str, output_dir: str | Path = DEFAULT_OUTPUT_DIR) -> DictConfig:

@@ -15,6 +15,7 @@ from omegaconf import DictConfig
 
 from loralab.cli_errors import run_cli
 from loralab.configs import CONFIG_DIR
+from loralab.runs.open_run import take_base_argument
 
 
 @hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="train")
@@ -58,8 +59,9 @@ def predict() -> None:
 
     def main() -> None:
         _usage_unless(len(sys.argv) >= 2, predict)
-        texts = sys.argv[2:] or [line.rstrip("\n") for line in sys.stdin if line.strip()]
-        for text, (label, probability) in zip(texts, predict_texts(sys.argv[1], CONFIG_DIR, texts)):
+        base, texts = take_base_argument(sys.argv[2:])
+        texts = texts or [line.rstrip("\n") for line in sys.stdin if line.strip()]
+        for text, (label, probability) in zip(texts, predict_texts(sys.argv[1], texts, base=base)):
             snippet = text if len(text) <= 60 else text[:57] + "..."
             print(f"{label}\t{probability:.3f}\t{snippet}")
 
@@ -71,8 +73,9 @@ def export() -> None:
     from loralab.tools.merged_export import export_merged
 
     def main() -> None:
-        _usage_unless(len(sys.argv) == 3, export)
-        print(export_merged(sys.argv[1], CONFIG_DIR, sys.argv[2]))
+        base, args = take_base_argument(sys.argv[1:])
+        _usage_unless(len(args) == 2, export)
+        print(export_merged(args[0], args[1], base=base))
 
     run_cli(main)
 

@@ -21,6 +21,7 @@ def build_hf_classifier(
     attn_implementation: str | None = "sdpa",
     dtype: str = "float32",
     gradient_checkpointing: bool = False,
+    use_safetensors: bool | None = None,
 ) -> nn.Module:
     """``AutoModelForSequenceClassification`` with a fresh ``num_classes`` head.
 
@@ -28,7 +29,8 @@ def build_hf_classifier(
     in float16, which CPUs multiply far slower than float32 and which mixed precision
     (``trainer.precision=bf16-mixed``) expects as float32 master weights anyway.
     ``gradient_checkpointing`` keeps only each layer's input for the backward pass and recomputes
-    the rest: less activation memory for about a third more compute.
+    the rest: less activation memory for about a third more compute. ``use_safetensors=True``
+    never reads a pickled weights file (a run folder's base is opened so).
     """
     from transformers import AutoModelForSequenceClassification
 
@@ -39,6 +41,7 @@ def build_hf_classifier(
             trust_remote_code=trust_remote_code,
             attn_implementation=attn_implementation,
             dtype=getattr(torch, dtype),
+            use_safetensors=use_safetensors,
         )
 
     model = load_from_hub_or_folder(backbone, "model", load)

@@ -1,12 +1,12 @@
 """Adapter files: only the trained tensors, and a config that ties them to their exact base.
 
 ``adapter/adapter_model.safetensors`` holds every tensor that trained (LoRA factors, the new head,
-anything unfrozen); ``adapter/adapter_config.json`` uses PEFT's key names where PEFT has one.
+anything unfrozen); ``adapter/adapter_config.json`` uses PEFT's key names where PEFT has one, and
+names the base and vocabulary by paths relative to the run folder (the adapter folder's parent).
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -16,7 +16,7 @@ from torch import nn
 
 from loralab.atomic_files import atomic_write, atomic_write_json
 from loralab.lora import LoraSettings, as_lora_settings, lora_layers
-from loralab.runs.run_files import sha256_of
+from loralab.runs.base_reference import file_reference
 
 ADAPTER_WEIGHTS = "adapter_model.safetensors"
 ADAPTER_CONFIG = "adapter_config.json"
@@ -33,10 +33,11 @@ def save_adapter(
     base_model_path: str | Path,
     vocab_file: str | Path,
 ) -> int:
-    """Write the adapter of ``model`` into ``folder``; returns the weights file's size in bytes.
+    """Write the adapter of ``model`` into ``folder`` (``<run>/adapter``); returns the weights file's size in bytes.
 
     ``lora`` is the adapter's :class:`LoraSettings`, or the ``model.lora`` config node as a dict."""
     folder = Path(folder)
+    run_dir = folder.parent
     settings = lora if isinstance(lora, LoraSettings) else as_lora_settings(**lora)
     tensors = trainable_state_dict(model)
     layer = next((layer for _, layer in lora_layers(model)), None)
@@ -46,31 +47,12 @@ def save_adapter(
         **settings.to_adapter_config(),
         "scaling": layer.scaling if layer is not None else None,
         "trained_tensors": sorted(tensors),
-        "base_model": {"path": str(Path(base_model_path).resolve()), "sha256": sha256_of(base_model_path)},
-        "vocab_file": {"path": str(Path(vocab_file).resolve()), "sha256": sha256_of(vocab_file)},
+        "base_model": file_reference(base_model_path, run_dir),
+        "vocab_file": file_reference(vocab_file, run_dir),
     }
     weights = atomic_write(folder / ADAPTER_WEIGHTS, lambda tmp: save_file(tensors, str(tmp)))
     atomic_write_json(folder / ADAPTER_CONFIG, config)
     return weights.stat().st_size
-
-
-def read_adapter_config(folder: str | Path) -> dict:
-    path = Path(folder) / ADAPTER_CONFIG
-    try:
-        return json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError) as error:
-        raise ValueError(f"cannot read {path} ({error}); the adapter folder is incomplete or damaged") from None
-
-
-def check_base_model(config: dict, base_model_path: str | Path) -> None:
-    """Refuse to put an adapter on a base other than the one it was trained on."""
-    expected = config["base_model"]["sha256"]
-    actual = sha256_of(base_model_path)
-    if actual != expected:
-        raise ValueError(
-            f"adapter was trained on a base with sha256 {expected[:12]}..., but {base_model_path} has {actual[:12]}...; "
-            f"load it onto {config['base_model']['path']}"
-        )
 
 
 def load_adapter(model: nn.Module, folder: str | Path) -> None:

@@ -1,4 +1,5 @@
-"""PEFT adapters in a run folder: ``save_pretrained`` output, plus the base it was trained on."""
+"""PEFT adapters in a run folder: ``save_pretrained`` output, loaded back without reading PEFT's
+config (the LoRA settings come from ``run_config.json``)."""
 
 from __future__ import annotations
 
@@ -8,12 +9,15 @@ import sys
 import tempfile
 from pathlib import Path
 
+from safetensors import SafetensorError
+from safetensors.torch import load_file
 from torch import nn
 
-from loralab.atomic_files import atomic_write_json
-from loralab.runs.run_files import sha256_of
+from loralab.atomic_files import atomic_write_json, atomic_write_text
 
-BASE_RECORD = "loralab_base.json"  # beside PEFT's files: which backbone, and its weights' sha256
+PEFT_WEIGHTS = "adapter_model.safetensors"
+PEFT_CONFIG = "adapter_config.json"
+PEFT_CARD = "README.md"
 
 
 def is_peft_model(model: nn.Module) -> bool:
@@ -23,47 +27,40 @@ def is_peft_model(model: nn.Module) -> bool:
     return peft is not None and isinstance(model, peft.PeftModel)
 
 
-def _backbone_weights(backbone: str) -> Path | None:
-    folder = Path(backbone)
-    files = sorted(folder.glob("*.safetensors")) if folder.is_dir() else []
-    return files[0] if files else None
-
-
-def save_peft_adapter(model: nn.Module, folder: Path, backbone: str) -> int:
-    """``save_pretrained`` into a temporary folder renamed into place, so a kill leaves no half adapter."""
+def save_peft_adapter(model: nn.Module, folder: Path, base_path: str | None) -> int:
+    """``save_pretrained`` into a temporary folder renamed into place, so a kill leaves no half
+    adapter. PEFT's ``base_model_name_or_path`` becomes ``base_path`` (relative to the run folder)."""
     folder.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{folder.name}."))
     try:
         model.save_pretrained(staging)
-        weights = _backbone_weights(backbone)
-        atomic_write_json(
-            staging / BASE_RECORD,
-            {
-                "backbone": str(Path(backbone).resolve()) if Path(backbone).is_dir() else backbone,
-                "weights_sha256": sha256_of(weights) if weights else None,
-            },
-        )
+        config = json.loads((staging / PEFT_CONFIG).read_text())
+        absolute = config.get("base_model_name_or_path")
+        config["base_model_name_or_path"] = base_path
+        card = staging / PEFT_CARD
+        if absolute and base_path and card.is_file():  # PEFT's model card names the base too
+            atomic_write_text(card, card.read_text(encoding="utf-8").replace(absolute, base_path))
+        atomic_write_json(staging / PEFT_CONFIG, config)
         if folder.exists():
             shutil.rmtree(folder)
         staging.rename(folder)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    return (folder / "adapter_model.safetensors").stat().st_size
+    return (folder / PEFT_WEIGHTS).stat().st_size
 
 
-def is_peft_adapter(folder: Path) -> bool:
-    return (folder / BASE_RECORD).is_file()
+def load_peft_weights(model: nn.Module, weights: Path) -> nn.Module:
+    """Put the saved adapter tensors into ``model`` (built with the run's LoRA settings)."""
+    from peft.utils import set_peft_model_state_dict
 
-
-def load_peft_adapter(base: nn.Module, folder: Path, backbone: str) -> nn.Module:
-    """``PeftModel.from_pretrained`` after checking that ``backbone`` is the base the adapter knows."""
-    from peft import PeftModel
-
-    record = json.loads((folder / BASE_RECORD).read_text())
-    weights = _backbone_weights(backbone)
-    if record["weights_sha256"] and weights and sha256_of(weights) != record["weights_sha256"]:
+    try:
+        tensors = load_file(weights)
+    except (OSError, SafetensorError) as error:
+        raise ValueError(f"cannot read adapter weights {weights} ({error}); the file is damaged") from None
+    result = set_peft_model_state_dict(model, tensors)
+    if result.unexpected_keys:
         raise ValueError(
-            f"adapter {folder} was trained on {record['backbone']} (weights sha256 {record['weights_sha256'][:12]}...), "
-            f"but {weights} differs; pass model.backbone={record['backbone']}"
+            f"adapter {weights} has tensors this model lacks ({', '.join(result.unexpected_keys[:5])}); "
+            "it belongs to another model"
         )
-    return PeftModel.from_pretrained(base, folder)
+    return model

@@ -3,14 +3,23 @@
 Hydra fixes the run folder before the app starts, so ``resume=`` is rewritten on the command line:
 the run's own overrides (``.hydra/overrides.yaml``), then the new ones (which win, e.g. more
 epochs), ``hydra.run.dir=<run folder>`` and ``ckpt_path=<run folder>/checkpoints/last.ckpt``.
+
+The folder's overrides are replayed only when they set plain config values: one that would
+select code (a ``_target_`` anywhere, a ``hydra.*`` setting or group such as a callback or a
+logging handler, ``trust_remote_code``, an interpolation) is refused by name. What the user types
+on the command line is not restricted.
 """
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import torch
 from omegaconf import OmegaConf
+from omegaconf.errors import OmegaConfBaseException
+
+from loralab.runs.safe_paths import RunFolderError, regular_file
 
 RESUME_PREFIX = "resume="
 LAST_CHECKPOINT = Path("checkpoints") / "last.ckpt"
@@ -19,6 +28,52 @@ LAST_CHECKPOINT = Path("checkpoints") / "last.ckpt"
 def override_key(override: str) -> str:
     """The config key a command-line override sets (``+a.b=1`` -> ``a.b``)."""
     return override.split("=", 1)[0].lstrip("+~")
+
+
+# A key of plain config values: dotted names, optionally with Hydra's +/++/~ prefix (no group@package).
+PLAIN_KEY = re.compile(r"^(\+\+|\+|~)?[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z0-9_]+)*$")
+GROUP_CHOICE = re.compile(r"^[A-Za-z0-9_.-]*$")  # a top-level key picks a conf/ file by name, or sets a plain value
+CODE_WORDS = ("_target_", "_partial_", "_args_", "_recursive_", "_convert_", "trust_remote_code", "auto_map")
+
+
+def check_recorded_override(override: object, source: Path) -> str:
+    """``override`` when it only sets a plain value; else one line naming the file and the key."""
+    if not isinstance(override, str):
+        raise RunFolderError(f"{source}: entry {override!r} is not an override string; the file is damaged")
+    key = override_key(override)
+
+    def refuse(why: str) -> RunFolderError:
+        return RunFolderError(
+            f"{source}: key {key} {why}; resume= replays only plain config values from a run folder "
+            "(type it on the command line yourself if you mean it)"
+        )
+
+    if "=" not in override and not override.startswith("~"):
+        raise refuse("has no value")
+    if key == "hydra" or key.startswith(("hydra.", "hydra/")):
+        raise refuse("is a Hydra setting (callbacks, logging handlers, launchers select code)")
+    if not PLAIN_KEY.match(override.split("=", 1)[0]):
+        raise refuse("is not a plain config key")
+    word = next((w for w in CODE_WORDS if w in override), None)
+    if word:
+        raise refuse(f"holds {word}, which selects code to run")
+    if "${" in override:
+        raise refuse("holds an interpolation (${...}), not a plain value")
+    value = override.split("=", 1)[1] if "=" in override else ""
+    if "." not in key and (not GROUP_CHOICE.match(value) or ".." in value):
+        raise refuse(f"picks {value!r}, not a config of loralab's conf/ by name")
+    return override
+
+
+def recorded_overrides(overrides_file: Path) -> list[str]:
+    """The run's own overrides, each checked to set a plain value only."""
+    try:
+        recorded = OmegaConf.load(regular_file(overrides_file))
+    except (OSError, OmegaConfBaseException, ValueError) as error:
+        raise RunFolderError(f"{overrides_file}: not a readable overrides list ({error})") from None
+    if not OmegaConf.is_list(recorded):
+        raise RunFolderError(f"{overrides_file}: not a list of overrides; the file is damaged")
+    return [check_recorded_override(o, overrides_file) for o in OmegaConf.to_container(recorded)]
 
 
 def resume_arguments(argv: list[str]) -> list[str]:
@@ -39,7 +94,7 @@ def resume_arguments(argv: list[str]) -> list[str]:
         )
     new = [arg for arg in argv if not arg.startswith(RESUME_PREFIX)]
     new_keys = {override_key(arg) for arg in new} | {"ckpt_path"}
-    original = [o for o in OmegaConf.load(overrides_file) if override_key(o) not in new_keys]
+    original = [o for o in recorded_overrides(overrides_file) if override_key(o) not in new_keys]
     return [*original, *new, f"hydra.run.dir={run_dir}", f"ckpt_path={checkpoint}"]
 
 

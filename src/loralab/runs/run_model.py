@@ -1,37 +1,45 @@
-"""Save a run's trained network, and rebuild it later from the run folder alone.
+"""Save a run's trained network, and describe it in ``run_config.json`` with plain values.
 
 A run without LoRA saves the whole network (``model.safetensors``). A LoRA run saves only its
-adapter, which points at its base by path and sha256: the pretrained run it started from, or the
-run's own ``base_model.safetensors`` when it had none.
+adapter, which points at its base by a path relative to the run folder and a sha256: the
+pretrained run it started from, the run's own ``base_model.safetensors`` when it had none, or the
+transformer backbone. ``runs/open_run.py`` rebuilds the network from these files alone.
 """
 
 from __future__ import annotations
 
+import logging
+import sys
 from pathlib import Path
 
-from hydra import compose, initialize_config_dir
-from hydra.core.global_hydra import GlobalHydra
-from omegaconf import DictConfig, OmegaConf, open_dict
-from safetensors.torch import load_file, save_file
+from omegaconf import DictConfig, OmegaConf
+from safetensors.torch import save_file
 from torch import nn
 
 from loralab.atomic_files import atomic_write
 from loralab.lora import base_state_dict, lora_layers
-from loralab.models.from_config import add_adapters, build_net
 from loralab.models.pretrained import resolve_weights_file
-from loralab.runs.lora_adapter import (
-    check_base_model,
-    load_adapter,
-    read_adapter_config,
-    save_adapter,
-)
-from loralab.runs.peft_adapter import (
-    is_peft_adapter,
-    is_peft_model,
-    load_peft_adapter,
-    save_peft_adapter,
-)
+from loralab.models.text_classifier import TextClassifier
+from loralab.runs.base_reference import backbone_reference, file_reference
+from loralab.runs.lora_adapter import save_adapter
+from loralab.runs.peft_adapter import is_peft_model, save_peft_adapter
+from loralab.runs.run_config import data_settings, write_run_config
 from loralab.runs.run_files import ADAPTER_DIR, BASE_MODEL_FILE, MODEL_FILE, VOCAB_FILE
+
+log = logging.getLogger(__name__)
+
+LORA_KEYS = (
+    "target_modules",
+    "rank",
+    "alpha",
+    "dropout",
+    "scaling",
+    "modules_to_save",
+    "freeze_embeddings",
+    "rank_pattern",
+    "alpha_pattern",
+)
+TEXT_CLASSIFIER_KEYS = ("embed_dim", "hidden_dim", "freeze_embeddings", "word_dropout", "count_each_word_once")
 
 
 def _save_tensors(path: Path, tensors: dict) -> Path:
@@ -39,61 +47,82 @@ def _save_tensors(path: Path, tensors: dict) -> Path:
     return atomic_write(path, lambda tmp: save_file(tensors, str(tmp)))
 
 
+def _family(net: nn.Module) -> str | None:
+    if isinstance(net, TextClassifier):
+        return "textclassifier"
+    transformers = sys.modules.get("transformers")
+    if is_peft_model(net) or (transformers is not None and isinstance(net, transformers.PreTrainedModel)):
+        return "hf_classifier"
+    return None
+
+
+def _plain(node) -> dict:
+    return OmegaConf.to_container(node, resolve=True) if isinstance(node, DictConfig) else dict(node)
+
+
+def describe_run(cfg: DictConfig, family: str, has_lora: bool, base: dict | None) -> dict:
+    """What rebuilds the network: sizes, LoRA settings, labels, tokenizer files, base, data (plain values)."""
+    net = _plain(cfg.model.net)
+    # The cache is the machine's, not the run's: whoever opens the folder uses their own.
+    data = {key: value for key, value in _plain(cfg.data).items() if key in data_settings() and key != "cache_dir"}
+    num_classes = int(cfg.data.num_classes)
+    if family == "textclassifier":
+        net_settings = {key: net[key] for key in TEXT_CLASSIFIER_KEYS}
+        tokenizer = {"kind": "word", "vocab": VOCAB_FILE}
+    else:
+        net_settings = {"attn_implementation": net.get("attn_implementation"), "dtype": net.get("dtype", "float32")}
+        tokenizer = {"kind": "pretrained", "folder": "tokenizer", "max_length": cfg.model.tokenizer.get("max_length")}
+    lora = None
+    if has_lora:
+        settings = _plain(cfg.model.lora)
+        lora = {"kind": "loralab" if family == "textclassifier" else "peft", "adapter": ADAPTER_DIR}
+        lora |= {key: settings.get(key) for key in LORA_KEYS}
+        lora["rank_pattern"] = lora["rank_pattern"] or {}
+        lora["alpha_pattern"] = lora["alpha_pattern"] or {}
+        lora["modules_to_save"] = list(lora["modules_to_save"] or [])
+    return {
+        "family": family,
+        "num_classes": num_classes,
+        "label_names": [str(name) for name in (cfg.data.get("label_names") or range(num_classes))],
+        "net": net_settings,
+        "tokenizer": tokenizer,
+        "lora": lora,
+        "base": base,
+        "data": data,
+    }
+
+
 def save_run_model(net: nn.Module, cfg: DictConfig, output_dir: Path) -> dict:
-    """Write the trained network into the run folder; returns metrics about what was written."""
+    """Write the trained network and ``run_config.json`` into the run folder; returns metrics about
+    what was written."""
+    output_dir = Path(output_dir)
+    family = _family(net)
+    has_lora = is_peft_model(net) or next(lora_layers(net), None) is not None
+    base = None
+    if family == "hf_classifier":
+        base = backbone_reference(cfg.model.backbone, output_dir)
     if is_peft_model(net):
-        return {"adapter_bytes": save_peft_adapter(net, output_dir / ADAPTER_DIR, cfg.model.backbone)}
-    if next(lora_layers(net), None) is None:
-        return {"model_bytes": _save_tensors(output_dir / MODEL_FILE, net.state_dict()).stat().st_size}
-    pretrained = cfg.model.get("pretrained")
-    base = (
-        resolve_weights_file(pretrained)
-        if pretrained
-        else _save_tensors(output_dir / BASE_MODEL_FILE, base_state_dict(net))
-    )
-    lora = OmegaConf.to_container(cfg.model.lora, resolve=True)
-    adapter_bytes = save_adapter(net, output_dir / ADAPTER_DIR, lora, base, output_dir / VOCAB_FILE)
-    return {"adapter_bytes": adapter_bytes}
-
-
-def compose_run_config(run_dir: Path, config_dir: Path, overrides: list[str] = ()) -> DictConfig:
-    """The run's config, composed again from its saved overrides plus ``overrides`` (which may
-    swap a group, e.g. ``data=ag_news``), with the run folder as output folder."""
-    saved_overrides_file = run_dir / ".hydra" / "overrides.yaml"
-    if not saved_overrides_file.is_file():
-        raise FileNotFoundError(
-            f"{run_dir} is not a run folder (no .hydra/overrides.yaml); pass a folder under outputs/ or multirun/"
+        written = {"adapter_bytes": save_peft_adapter(net, output_dir / ADAPTER_DIR, base["path"] or base["hub_id"])}
+    elif not has_lora:
+        written = {"model_bytes": _save_tensors(output_dir / MODEL_FILE, net.state_dict()).stat().st_size}
+    else:
+        pretrained = cfg.model.get("pretrained")
+        base_file = (
+            resolve_weights_file(pretrained)
+            if pretrained
+            else _save_tensors(output_dir / BASE_MODEL_FILE, base_state_dict(net))
         )
-    saved = [o for o in OmegaConf.load(saved_overrides_file) if not o.lstrip("+~").startswith("hydra.")]
-    GlobalHydra.instance().clear()
-    with initialize_config_dir(config_dir=str(config_dir.resolve()), version_base="1.3"):
-        cfg = compose(config_name="train", overrides=[*saved, *overrides])
-    with open_dict(cfg):
-        cfg.paths.output_dir = str(run_dir)
-        if "vocab_path" in cfg.model.tokenizer:  # a word vocabulary is the run's own
-            cfg.model.tokenizer.vocab_path = str(run_dir / VOCAB_FILE)
-    return cfg
-
-
-def load_run_net(cfg: DictConfig, run_dir: Path, tokenizer) -> nn.Module:
-    """The trained network of ``run_dir``: base + adapter for LoRA runs, else the saved model."""
-    adapter_dir = run_dir / ADAPTER_DIR
-    if not adapter_dir.is_dir():
-        net = build_net(cfg, tokenizer)
-        net.load_state_dict(load_file(run_dir / MODEL_FILE))
-        return net.eval()
-    if is_peft_adapter(adapter_dir):
-        return load_peft_adapter(build_net(cfg, tokenizer), adapter_dir, cfg.model.backbone).eval()
-    adapter_config = read_adapter_config(adapter_dir)
-    base = Path(adapter_config["base_model"]["path"])
-    check_base_model(adapter_config, base)
-    pretrained = bool(cfg.model.get("pretrained"))
-    if pretrained:  # the base file the adapter names, wherever the run was started from
-        with open_dict(cfg):
-            cfg.model.pretrained = str(base)
-    net = build_net(cfg, tokenizer)
-    if not pretrained:
-        net.load_state_dict(load_file(base))
-    net = add_adapters(cfg, net)
-    load_adapter(net, adapter_dir)
-    return net.eval()
+        if family == "textclassifier":
+            base = file_reference(base_file, output_dir)
+        lora = OmegaConf.to_container(cfg.model.lora, resolve=True)
+        written = {
+            "adapter_bytes": save_adapter(net, output_dir / ADAPTER_DIR, lora, base_file, output_dir / VOCAB_FILE)
+        }
+    if family is None or (has_lora and family == "hf_classifier" and not is_peft_model(net)):
+        log.warning(
+            "%s cannot be described by plain values: eval.py, predict.py and export.py will refuse this run",
+            type(net).__name__,
+        )
+        return written
+    write_run_config(output_dir, describe_run(cfg, family, has_lora, base))
+    return written

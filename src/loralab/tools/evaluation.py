@@ -1,24 +1,70 @@
-"""Evaluate a finished run's model (base + adapter, or the saved network) on any split."""
+"""Evaluate a finished run's model (base + adapter, or the saved network) on any split.
+
+The model comes from the run folder (``runs/open_run.py``). The data is the run's own, as
+``run_config.json`` records it, changed by what the user types: a data set (``data=ag_news``),
+single settings (``data.max_test_samples=500``) or folders (``paths.data_dir=...``), composed
+with loralab's own ``conf/``. The cache folder is always the user's (``paths.cache_dir``), never
+one a folder names.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import lightning as L
+from hydra import compose, initialize_config_dir
+from hydra.core.global_hydra import GlobalHydra
+from omegaconf import DictConfig, OmegaConf
 
 from loralab.atomic_files import atomic_write_json
-from loralab.runs.run_model import compose_run_config, load_run_net
+from loralab.data import TextClassificationDataModule
+from loralab.runs.open_run import open_run, take_base_argument
+from loralab.runs.resume import override_key
+from loralab.runs.run_config import data_settings
+from loralab.runs.safe_paths import regular_file
 from loralab.training.classification_module import TextClassificationModule
-from loralab.training.components import build_datamodule
+
+# A user's override of one of these keys changes the data setting beside it.
+PATH_SETTINGS = {"paths.data_dir": "data_dir", "seed": "seed"}
+
+
+def compose_user_config(config_dir: Path, overrides: list[str]) -> DictConfig:
+    """loralab's ``conf/`` with the user's overrides: the defaults for anything the run does not fix."""
+    GlobalHydra.instance().clear()
+    with initialize_config_dir(config_dir=str(config_dir.resolve()), version_base="1.3"):
+        return compose(config_name="train", overrides=overrides)
+
+
+def data_for_eval(recorded: dict, cfg: DictConfig, overrides: list[str]) -> dict:
+    """The run's data settings, with what the user typed on top (``data=<name>`` replaces them all)."""
+    keys = {override_key(o) for o in overrides}
+    composed = OmegaConf.to_container(cfg.data, resolve=True)
+    composed = {key: value for key, value in composed.items() if key in data_settings()}
+    if "data" in keys:
+        return composed
+    data = dict(recorded, cache_dir=composed["cache_dir"])
+    for key in keys:
+        setting = key.removeprefix("data.") if key.startswith("data.") else PATH_SETTINGS.get(key)
+        if setting in composed:
+            data[setting] = composed[setting]
+    if data.get("path") and Path(data["path"]).exists() and not Path(data["path"]).is_dir():
+        regular_file(data["path"])  # a device or fifo would hang the reader
+    return data
 
 
 def evaluate_run(run_dir: str | Path, config_dir: str | Path, overrides: list[str] = (), split: str = "test") -> dict:
     """Metrics of the run's model on ``split`` of its data (or of ``data=...`` in ``overrides``);
     also written to ``<run>/eval/<data>_<split>.json``."""
     run_dir = Path(run_dir)
-    cfg = compose_run_config(run_dir, Path(config_dir), list(overrides))
-    datamodule = build_datamodule(cfg)
-    module = TextClassificationModule(load_run_net(cfg, run_dir, datamodule.tokenizer), datamodule.num_classes)
+    base, overrides = take_base_argument(list(overrides))
+    run = open_run(run_dir, base)
+    cfg = compose_user_config(Path(config_dir), overrides)
+    datamodule = TextClassificationDataModule(
+        **data_for_eval(run.description["data"], cfg, overrides), tokenizer=run.tokenizer
+    )
+    datamodule.prepare_data()
+    datamodule.setup("fit")
+    module = TextClassificationModule(run.net, datamodule.num_classes)
     trainer = L.Trainer(
         accelerator=cfg.trainer.accelerator,
         devices=1,

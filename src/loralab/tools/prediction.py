@@ -9,21 +9,15 @@ import torch
 from torch import nn
 
 from loralab.data import PadCollator
-from loralab.instantiate import instantiate
-from loralab.runs.run_model import compose_run_config, load_run_net
+from loralab.runs.open_run import open_run
 
 
-@torch.no_grad()
 def predict_texts(
-    run_dir: str | Path, config_dir: str | Path, texts: list[str], batch_size: int = 256
+    run_dir: str | Path, texts: list[str], batch_size: int = 256, base: str | Path | None = None
 ) -> list[tuple[str, float]]:
     """The most probable label name and its probability for each text."""
-    run_dir = Path(run_dir)
-    cfg = compose_run_config(run_dir, Path(config_dir))
-    tokenizer = instantiate(cfg.model.tokenizer)
-    net = load_run_net(cfg, run_dir, tokenizer)
-    label_names = list(cfg.data.label_names or [str(i) for i in range(cfg.data.num_classes)])
-    return label_texts(net, tokenizer, label_names, texts, batch_size)
+    run = open_run(run_dir, base)
+    return label_texts(run.net, run.tokenizer, run.label_names, texts, batch_size)
 
 
 @torch.no_grad()
