@@ -1,5 +1,6 @@
 """A run killed with SIGKILL mid-epoch and resumed in its own folder ends with the metrics of an
-uninterrupted run; bad resume requests and a NaN loss stop with a clear error."""
+uninterrupted run (a full one, a LoRA one and a PEFT one, whose checkpoints hold only what trains);
+bad resume requests, a checkpoint of another base and a NaN loss stop with a clear error."""
 
 import json
 import signal
@@ -12,6 +13,8 @@ import torch
 from conftest import (
     PROJECT_ROOT,
     compose_train_config,
+    quiet_run_overrides,
+    save_tiny_distilbert,
     sentiment_rows,
     tiny_run_overrides,
     write_parquet,
@@ -21,6 +24,7 @@ from loralab.callbacks.finite_loss import NonFiniteLossError
 from loralab.runs.resume import resume_arguments
 from loralab.training.classification_module import TextClassificationModule
 from loralab.training.experiment import train
+from loralab.training.frozen_base import FROZEN_BASE_KEY
 
 
 def _run(args, **kwargs):
@@ -34,21 +38,52 @@ def _run(args, **kwargs):
     )
 
 
-@pytest.fixture
-def slow_epoch_overrides(tmp_path):
-    """3,000 reviews in batches of 4: an epoch of about two seconds, long enough to kill one midway."""
+def _slow_epoch_data(tmp_path):
+    """3,000 reviews: in batches of 4, an epoch of a few seconds, long enough to kill one midway."""
     data_dir = tmp_path / "data"
     write_parquet(data_dir / "imdb" / "train.parquet", sentiment_rows(3000, seed=1))
     write_parquet(data_dir / "imdb" / "test.parquet", sentiment_rows(200, seed=2))
-    return tiny_run_overrides(data_dir) + ["data.batch_size=4", "trainer.max_epochs=2", "optim.optimizer.lr=0.003"]
+    return data_dir
 
 
-def test_a_killed_run_resumes_in_its_folder_with_the_same_final_metrics(slow_epoch_overrides, tmp_path):
+def _full_overrides(tmp_path):
+    return tiny_run_overrides(_slow_epoch_data(tmp_path)) + ["optim.optimizer.lr=0.003"]
+
+
+def _lora_overrides(tmp_path):
+    return _full_overrides(tmp_path) + ["model=lora_textclassifier", "model.lora.rank=4"]
+
+
+def _peft_overrides(tmp_path):
+    """PEFT LoRA on a tiny DistilBERT, whose dropout reads the global RNG."""
+    backbone = save_tiny_distilbert(tmp_path / "tiny_distilbert")
+    return quiet_run_overrides(_slow_epoch_data(tmp_path)) + [
+        "model=lora_distilbert",
+        f"model.backbone={backbone}",
+        f"paths.cache_dir={tmp_path / 'cache'}",
+        "model.lora.rank=4",
+        "optim.optimizer.lr=0.003",
+    ]
+
+
+def _is_frozen(key: str, model: str) -> bool:
+    """A key of the frozen base: every TextClassifier weight but LoRA's and the head (fc2); every
+    DistilBERT weight but LoRA's and PEFT's trained copy of the head."""
+    if model == "full" or "lora_" in key or key.startswith("val_acc_best"):
+        return False
+    return not key.startswith("net.fc2.") if model == "lora" else ".modules_to_save." not in key
+
+
+@pytest.mark.parametrize(
+    ("model", "overrides"), [("full", _full_overrides), ("lora", _lora_overrides), ("peft", _peft_overrides)]
+)
+def test_a_killed_run_resumes_in_its_folder_with_the_same_final_metrics(model, overrides, tmp_path):
+    overrides = overrides(tmp_path) + ["data.batch_size=4", "trainer.max_epochs=2"]
     whole_dir, killed_dir = tmp_path / "whole", tmp_path / "killed"
-    whole = _run([*slow_epoch_overrides, f"hydra.run.dir={whole_dir}"])
+    whole = _run([*overrides, f"hydra.run.dir={whole_dir}"])
     assert whole.wait(timeout=300) == 0, whole.stderr.read()[-2000:]
 
-    killed = _run([*slow_epoch_overrides, f"hydra.run.dir={killed_dir}"])
+    killed = _run([*overrides, f"hydra.run.dir={killed_dir}"])
     last = killed_dir / "checkpoints" / "last.ckpt"
     deadline = time.time() + 120
     while not last.is_file() and time.time() < deadline and killed.poll() is None:
@@ -57,7 +92,13 @@ def test_a_killed_run_resumes_in_its_folder_with_the_same_final_metrics(slow_epo
     killed.send_signal(signal.SIGKILL)
     killed.wait(timeout=30)
     assert killed.returncode == -signal.SIGKILL and not (killed_dir / "metrics.json").exists()
-    assert torch.load(last, weights_only=True)["epoch"] == 0  # it really stopped before the end
+    checkpoint = torch.load(last, weights_only=True)
+    assert checkpoint["epoch"] == 0  # it really stopped before the end
+    # A LoRA checkpoint holds what trains and the frozen base's record; a full one holds everything.
+    assert not [key for key in checkpoint["state_dict"] if _is_frozen(key, model)]
+    assert (FROZEN_BASE_KEY in checkpoint) == (model != "full")
+    if model == "full":
+        assert "net.embedding.weight" in checkpoint["state_dict"]
 
     resumed = _run([f"resume={killed_dir}"])
     assert resumed.wait(timeout=300) == 0, resumed.stderr.read()[-2000:]
@@ -66,6 +107,18 @@ def test_a_killed_run_resumes_in_its_folder_with_the_same_final_metrics(slow_epo
     for key in ("val/acc_best", "test/acc", "test/loss", "epochs"):
         assert got[key] == expected[key], key
     assert (killed_dir / "curves.png").is_file()
+
+
+def test_a_lora_checkpoint_of_another_base_is_refused_with_both_hashes(tiny_data_dir, tmp_path):
+    """A LoRA TextClassifier's frozen base comes from its seed: another seed is another base."""
+    lora = tiny_run_overrides(tiny_data_dir) + ["model=lora_textclassifier", "trainer.max_epochs=1"]
+    train(compose_train_config(tmp_path / "first", lora + ["seed=1"]))
+    last = tmp_path / "first" / "checkpoints" / "last.ckpt"
+    trained_on = torch.load(last, weights_only=True)[FROZEN_BASE_KEY]["sha256"]
+    cfg = compose_train_config(tmp_path / "second", lora + ["seed=2", "trainer.max_epochs=2", f"ckpt_path={last}"])
+    with pytest.raises(ValueError, match=f"trained on a frozen base with sha256 {trained_on} .* has sha256 [0-9a-f]{{64}};"):
+        train(cfg)
+    assert not (tmp_path / "second" / "metrics.json").exists()
 
 
 def test_resume_needs_a_run_folder_with_a_last_checkpoint(tmp_path):
