@@ -3,10 +3,10 @@ uninterrupted run (a full one, a LoRA one and a PEFT one, whose checkpoints hold
 bad resume requests, a checkpoint of another base and a NaN loss stop with a clear error."""
 
 import json
+import os
 import signal
 import subprocess
 import sys
-import time
 
 import pytest
 import torch
@@ -26,6 +26,10 @@ from loralab.training.classification_module import TextClassificationModule
 from loralab.training.experiment import train
 from loralab.training.frozen_base import FROZEN_BASE_KEY
 
+# One torch thread: on a busy machine two threads spin-waiting on each other made a tiny DistilBERT's
+# step 35 times slower (2.3 s against 0.065 s, 2-core CPU under load 12); every run of a test the same.
+_ONE_THREAD = {**os.environ, "OMP_NUM_THREADS": "1"}
+
 
 def _run(args, **kwargs):
     return subprocess.Popen(
@@ -38,16 +42,42 @@ def _run(args, **kwargs):
     )
 
 
-def _slow_epoch_data(tmp_path):
-    """3,000 reviews: in batches of 4, an epoch of a few seconds, long enough to kill one midway."""
+# train.py, killed with SIGKILL at the fourth batch of its second epoch (epoch 1): after the first
+# epoch's checkpoints, at the same point whatever the machine's speed.
+_KILLED_IN_EPOCH_1 = """
+import os, runpy, signal, sys
+from loralab.training.classification_module import TextClassificationModule
+training_step = TextClassificationModule.training_step
+def killed_in_epoch_1(self, batch, batch_idx):
+    if self.current_epoch == 1 and batch_idx == 3:
+        os.kill(os.getpid(), signal.SIGKILL)
+    return training_step(self, batch, batch_idx)
+TextClassificationModule.training_step = killed_in_epoch_1
+sys.argv[0] = "train.py"
+runpy.run_path("train.py", run_name="__main__")
+"""
+
+
+def _run_killed_in_epoch_1(args):
+    return subprocess.Popen(
+        [sys.executable, "-c", _KILLED_IN_EPOCH_1, *args],
+        cwd=PROJECT_ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=_ONE_THREAD,
+    )
+
+
+def _small_data(tmp_path):
     data_dir = tmp_path / "data"
-    write_parquet(data_dir / "imdb" / "train.parquet", sentiment_rows(3000, seed=1))
-    write_parquet(data_dir / "imdb" / "test.parquet", sentiment_rows(200, seed=2))
+    write_parquet(data_dir / "imdb" / "train.parquet", sentiment_rows(400, seed=1))
+    write_parquet(data_dir / "imdb" / "test.parquet", sentiment_rows(100, seed=2))
     return data_dir
 
 
 def _full_overrides(tmp_path):
-    return tiny_run_overrides(_slow_epoch_data(tmp_path)) + ["optim.optimizer.lr=0.003"]
+    return tiny_run_overrides(_small_data(tmp_path)) + ["optim.optimizer.lr=0.003"]
 
 
 def _lora_overrides(tmp_path):
@@ -57,7 +87,7 @@ def _lora_overrides(tmp_path):
 def _peft_overrides(tmp_path):
     """PEFT LoRA on a tiny DistilBERT, whose dropout reads the global RNG."""
     backbone = save_tiny_distilbert(tmp_path / "tiny_distilbert")
-    return quiet_run_overrides(_slow_epoch_data(tmp_path)) + [
+    return quiet_run_overrides(_small_data(tmp_path)) + [
         "model=lora_distilbert",
         f"model.backbone={backbone}",
         f"paths.cache_dir={tmp_path / 'cache'}",
@@ -80,18 +110,13 @@ def _is_frozen(key: str, model: str) -> bool:
 def test_a_killed_run_resumes_in_its_folder_with_the_same_final_metrics(model, overrides, tmp_path):
     overrides = overrides(tmp_path) + ["data.batch_size=4", "trainer.max_epochs=2"]
     whole_dir, killed_dir = tmp_path / "whole", tmp_path / "killed"
-    whole = _run([*overrides, f"hydra.run.dir={whole_dir}"])
+    whole = _run([*overrides, f"hydra.run.dir={whole_dir}"], env=_ONE_THREAD)
     assert whole.wait(timeout=300) == 0, whole.stderr.read()[-2000:]
 
-    killed = _run([*overrides, f"hydra.run.dir={killed_dir}"])
+    killed = _run_killed_in_epoch_1([*overrides, f"hydra.run.dir={killed_dir}"])
+    assert killed.wait(timeout=300) == -signal.SIGKILL, killed.stderr.read()[-2000:]
+    assert not (killed_dir / "metrics.json").exists()
     last = killed_dir / "checkpoints" / "last.ckpt"
-    deadline = time.time() + 120
-    while not last.is_file() and time.time() < deadline and killed.poll() is None:
-        time.sleep(0.05)
-    time.sleep(0.7)  # into the second (last) epoch
-    killed.send_signal(signal.SIGKILL)
-    killed.wait(timeout=30)
-    assert killed.returncode == -signal.SIGKILL and not (killed_dir / "metrics.json").exists()
     checkpoint = torch.load(last, weights_only=True)
     assert checkpoint["epoch"] == 0  # it really stopped before the end
     # A LoRA checkpoint holds what trains and the frozen base's record; a full one holds everything.
@@ -100,7 +125,7 @@ def test_a_killed_run_resumes_in_its_folder_with_the_same_final_metrics(model, o
     if model == "full":
         assert "net.embedding.weight" in checkpoint["state_dict"]
 
-    resumed = _run([f"resume={killed_dir}"])
+    resumed = _run([f"resume={killed_dir}"], env=_ONE_THREAD)
     assert resumed.wait(timeout=300) == 0, resumed.stderr.read()[-2000:]
     expected = json.loads((whole_dir / "metrics.json").read_text())
     got = json.loads((killed_dir / "metrics.json").read_text())
@@ -116,7 +141,9 @@ def test_a_lora_checkpoint_of_another_base_is_refused_with_both_hashes(tiny_data
     last = tmp_path / "first" / "checkpoints" / "last.ckpt"
     trained_on = torch.load(last, weights_only=True)[FROZEN_BASE_KEY]["sha256"]
     cfg = compose_train_config(tmp_path / "second", lora + ["seed=2", "trainer.max_epochs=2", f"ckpt_path={last}"])
-    with pytest.raises(ValueError, match=f"trained on a frozen base with sha256 {trained_on} .* has sha256 [0-9a-f]{{64}};"):
+    with pytest.raises(
+        ValueError, match=f"trained on a frozen base with sha256 {trained_on} .* has sha256 [0-9a-f]{{64}};"
+    ):
         train(cfg)
     assert not (tmp_path / "second" / "metrics.json").exists()
 
