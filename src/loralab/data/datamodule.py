@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Protocol
 
 import lightning as L
+import torch
 from torch.utils.data import DataLoader
 
 from loralab.data.collate import PadCollator
@@ -159,6 +160,10 @@ class TextClassificationDataModule(L.LightningDataModule):
             num_workers=self.num_workers,
             pin_memory=self.pin_memory,
             persistent_workers=self.num_workers > 0,
+            # Its own generator: each new iterator draws a seed from it, and one drawn from the global
+            # RNG would shift a resumed run's dropout masks (the iterator of a restarted epoch is made
+            # before the checkpoint's RNG states are restored, an uninterrupted run's after).
+            generator=torch.Generator().manual_seed(self.seed),
         )
 
     def train_dataloader(self) -> DataLoader:

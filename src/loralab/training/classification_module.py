@@ -13,6 +13,14 @@ from torch import nn
 from torchmetrics import MaxMetric
 
 from loralab.training.epoch_metrics import ClassificationEpochMetrics
+from loralab.training.frozen_base import (
+    FROZEN_BASE_KEY,
+    check_frozen_base,
+    frozen_base_record,
+    frozen_keys,
+    frozen_sha256,
+)
+from loralab.training.rng_states import RNG_STATES_KEY, collect_rng_states, restore_rng_states
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +36,11 @@ class TextClassificationModule(L.LightningModule):
     ``train/f1``, ``val/loss``, ``val/acc``, ``val/f1``, ``val/acc_best``, ``test/loss``,
     ``test/acc``, ``test/f1``. The optimizer sees only trainable parameters, so a
     LoRA run's optimizer state is as small as its adapter.
+
+    With ``checkpoint_trainable_only`` (LoRA runs), checkpoints hold what trains and a record of
+    the frozen base (sha256 over its tensors, ``frozen_base_path``) instead of the base itself;
+    loading one checks the record against this module's own base and takes the frozen tensors
+    from it. Every checkpoint keeps the global RNG states, restored when the next epoch starts.
     """
 
     def __init__(
@@ -37,6 +50,8 @@ class TextClassificationModule(L.LightningModule):
         optimizer: OptimizerFactory | None = None,
         scheduler: SchedulerFactory | None = None,
         scheduler_interval: str = "epoch",
+        checkpoint_trainable_only: bool = False,
+        frozen_base_path: str | None = None,
     ) -> None:
         super().__init__()
         self.net = net
@@ -50,6 +65,10 @@ class TextClassificationModule(L.LightningModule):
         )
         self.val_acc_best = MaxMetric()
         self.val_acc_best.persistent(True)  # in checkpoints, so a resumed run keeps its best so far
+        self.checkpoint_trainable_only = checkpoint_trainable_only
+        self.frozen_base_path = frozen_base_path
+        self._frozen_sha256: str | None = None
+        self._rng_states_to_restore: dict | None = None
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
         output = self.net(input_ids=input_ids, attention_mask=attention_mask)
@@ -126,6 +145,57 @@ class TextClassificationModule(L.LightningModule):
             )
             return {"fused": False}
         return {}
+
+    def frozen_base_sha256(self) -> str:
+        """sha256 of the frozen tensors as built, computed once: a precision plugin may cast them later."""
+        if self._frozen_sha256 is None:
+            self._frozen_sha256 = frozen_sha256(self)
+        return self._frozen_sha256
+
+    def setup(self, stage: str) -> None:
+        # Before the strategy moves the module to its device and precision, and before any restore.
+        if self.checkpoint_trainable_only:
+            self.frozen_base_sha256()
+
+    def on_save_checkpoint(self, checkpoint: dict) -> None:
+        checkpoint[RNG_STATES_KEY] = collect_rng_states()
+        if not self.checkpoint_trainable_only:
+            return
+        for key in frozen_keys(self):
+            checkpoint["state_dict"].pop(key, None)
+        checkpoint[FROZEN_BASE_KEY] = frozen_base_record(self, self.frozen_base_sha256(), self.frozen_base_path)
+
+    def on_load_checkpoint(self, checkpoint: dict) -> None:
+        self._rng_states_to_restore = checkpoint.get(RNG_STATES_KEY)
+        trainer = self._trainer
+        self.complete_state_dict(checkpoint, trainer.ckpt_path if trainer is not None else None)
+
+    def complete_state_dict(self, checkpoint: dict, source: str | None) -> None:
+        """Put this module's frozen tensors into a checkpoint that holds only what trains, after
+        checking that they are the ones it was trained on; a full checkpoint is left as it is."""
+        record = checkpoint.get(FROZEN_BASE_KEY)
+        if record is None:
+            return
+        if not self.checkpoint_trainable_only:
+            raise ValueError(
+                f"checkpoint {source} holds only a LoRA run's trained tensors; load it into a LoRA run on the same base"
+            )
+        check_frozen_base(record, self.frozen_base_sha256(), source)
+        own = self.state_dict()
+        for key in frozen_keys(self):
+            checkpoint["state_dict"].setdefault(key, own[key])
+
+    def load_checkpoint_weights(self, checkpoint: dict, source: str | None) -> None:
+        """A checkpoint's weights into this module, full or trainable-only (base verified)."""
+        self.complete_state_dict(checkpoint, source)
+        self.load_state_dict(checkpoint["state_dict"])
+
+    def on_train_epoch_start(self) -> None:
+        # The first epoch after a restore draws from the generators as the uninterrupted run did:
+        # nothing between a checkpoint's save and the next epoch's start reads them.
+        if self._rng_states_to_restore is not None:
+            restore_rng_states(self._rng_states_to_restore)
+            self._rng_states_to_restore = None
 
     def configure_optimizers(self):
         if self.optimizer_factory is None:

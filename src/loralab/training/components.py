@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import lightning as L
 from omegaconf import DictConfig
 
 from loralab.data import TextClassificationDataModule
 from loralab.instantiate import instantiate
 from loralab.models.from_config import add_adapters, build_net, compiled
+from loralab.models.pretrained import resolve_weights_file
 from loralab.training.classification_module import TextClassificationModule
 
 
@@ -19,14 +23,30 @@ def build_datamodule(cfg: DictConfig) -> TextClassificationDataModule:
     return datamodule
 
 
+def frozen_base_path(cfg: DictConfig) -> str | None:
+    """Where a LoRA run's frozen base is read from, relative to the run folder when it is a local
+    path: the backbone folder (or Hub id), the pretrained run's weights, or None (built from the seed)."""
+    model = cfg.model
+    source = model.get("backbone") or (resolve_weights_file(model.pretrained) if model.get("pretrained") else None)
+    if source is None:
+        return None
+    if not Path(source).exists():  # a Hub id
+        return str(source)
+    return os.path.relpath(Path(source).resolve(), Path(cfg.paths.output_dir).resolve())
+
+
 def build_module(cfg: DictConfig, datamodule: TextClassificationDataModule) -> TextClassificationModule:
-    """The LightningModule: network, adapters, optimizer and schedule."""
+    """The LightningModule: network, adapters, optimizer and schedule. A LoRA run's checkpoints
+    hold only what trains (the frozen base is what the run is built from)."""
+    lora = bool(cfg.model.get("lora"))
     return TextClassificationModule(
         net=compiled(add_adapters(cfg, build_net(cfg, datamodule.tokenizer)), cfg.model.get("compile")),
         num_classes=datamodule.num_classes,
         optimizer=instantiate(cfg.optim.optimizer),
         scheduler=instantiate(cfg.optim.scheduler) if cfg.optim.get("scheduler") else None,
         scheduler_interval=cfg.optim.get("scheduler_interval", "epoch"),
+        checkpoint_trainable_only=lora,
+        frozen_base_path=frozen_base_path(cfg) if lora else None,
     )
 
 

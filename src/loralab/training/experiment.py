@@ -75,12 +75,13 @@ def train(cfg: DictConfig) -> dict:
 
 
 def restore_best_weights(trainer: L.Trainer, module: L.LightningModule) -> None:
-    """Load the best validation checkpoint, so test metrics and saved files describe the best epoch."""
+    """Load the best validation checkpoint, so test metrics and saved files describe the best epoch
+    (a LoRA checkpoint holds only what trains: its frozen base is checked against the module's)."""
     callback = trainer.checkpoint_callback
     if callback is None or not callback.best_model_path:
         return
     checkpoint = torch.load(callback.best_model_path, map_location="cpu", weights_only=True)
-    module.load_state_dict(checkpoint["state_dict"])
+    module.load_checkpoint_weights(checkpoint, callback.best_model_path)
     log.info(
         "restored the best checkpoint %s (%s = %.4f)",
         Path(callback.best_model_path).name,
