@@ -18,6 +18,7 @@ from loralab.runs.run_info import write_run_info
 from loralab.runs.run_model import save_run_model
 from loralab.training.components import build_datamodule, build_module, build_trainer
 from loralab.training.config_checks import check_required_keys
+from loralab.training.config_schema import check_config
 from loralab.training.tensorboard_hparams import log_hparams_with_metrics
 
 log = logging.getLogger(__name__)
@@ -26,6 +27,7 @@ log = logging.getLogger(__name__)
 def train(cfg: DictConfig) -> dict:
     """Run the experiment ``cfg`` describes; return (and save) its metrics."""
     check_required_keys(cfg)
+    check_config(cfg)
     output_dir = Path(cfg.paths.output_dir)
     L.seed_everything(cfg.seed, workers=True)
     datamodule = build_datamodule(cfg)
