@@ -8,8 +8,8 @@ import lightning as L
 
 from loralab.atomic_files import atomic_write_json
 from loralab.runs.run_model import compose_run_config, load_run_net
-from loralab.training.classification_module import TextClassificationModule
 from loralab.tools.run_arguments import refuse_overwrite
+from loralab.training.classification_module import TextClassificationModule
 from loralab.training.components import build_datamodule
 from loralab.training.config_schema import check_config
 
