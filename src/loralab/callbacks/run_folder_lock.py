@@ -4,12 +4,14 @@ run into a folder in use is refused before it changes anything there."""
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from typing import Any
 
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
-from loralab.runs.run_lock import RunFolderInUse, acquire_run_lock, is_secondary_process, release_run_lock
+from loralab.atomic_files import WRITE_ERRNOS, write_error
+from loralab.runs.run_lock import LOCK_FILE, RunFolderInUse, acquire_run_lock, is_secondary_process, release_run_lock
 
 
 def _lock(folder: str) -> None:
@@ -19,6 +21,11 @@ def _lock(folder: str) -> None:
         acquire_run_lock(folder)
     except RunFolderInUse as error:
         print(f"error: {error}", file=sys.stderr)
+        raise SystemExit(1) from None
+    except OSError as error:  # a read-only file system, a full disk
+        if error.errno not in WRITE_ERRNOS:
+            raise
+        print(f"error: {write_error(Path(folder) / LOCK_FILE, error).strerror}", file=sys.stderr)
         raise SystemExit(1) from None
 
 

@@ -10,6 +10,7 @@ is not checked.
 
 from __future__ import annotations
 
+import codecs
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -40,6 +41,14 @@ def _is_int(value: Any) -> bool:
 
 def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _is_encoding(value: Any) -> bool:
+    try:
+        codecs.lookup(value)
+    except (LookupError, TypeError):
+        return False
+    return True
 
 
 NULL = Allowed("null", lambda v: v is None)
@@ -108,7 +117,7 @@ SCHEMA: dict[str, Allowed] = {
     "data.hub_id": TEXT_OR_NULL,
     "data.text_column": TEXT,
     "data.label_column": TEXT,
-    "data.encoding": TEXT,
+    "data.encoding": Allowed("an encoding Python knows (utf-8, latin-1, cp1252, utf-16...)", lambda v: _is_encoding(v)),
     "data.val_fraction": fraction(),
     "data.test_fraction": fraction(lower_open=True),
     "data.max_train_samples": POSITIVE_OR_NULL,
