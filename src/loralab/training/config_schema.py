@@ -266,7 +266,7 @@ def _cross_key_errors(cfg: DictConfig) -> list[str]:
         min_epochs, max_epochs = _value(cfg, "trainer.min_epochs"), _value(cfg, "trainer.max_epochs")
     except OmegaConfBaseException:
         return errors  # named by config_errors
-    if _is_int(num_classes) and isinstance(label_names, list) and len(label_names) != num_classes:
+    if _is_int(num_classes) and num_classes >= 2 and isinstance(label_names, list) and len(label_names) != num_classes:
         errors.append(
             f"data.label_names has {len(label_names)} names {label_names} but data.num_classes={num_classes}: "
             "give one name per class, in label order (or data.label_names=null)"
