@@ -33,6 +33,8 @@ def _as_label(value: object) -> int | None:
 def checked_rows(origin: str, texts: list, labels: list, text_column: str, label_column: str) -> TextSplit:
     """The rows of ``origin`` as a split: labels made integers, rows without text left out."""
     rows = len(texts)
+    if rows == 0:
+        raise DataFileError(f"{origin} holds no rows (a header only?); add rows, or point data.path at another file")
     ints = [_as_label(label) for label in labels]
     bad = [i for i, label in enumerate(ints) if label is None]
     if bad:
