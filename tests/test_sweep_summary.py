@@ -51,7 +51,7 @@ def test_multirun_summary_has_every_job_and_a_plot(finished_sweep):
         (
             "3",
             "model.lora.rank=0",
-            "failed: ValueError: LoRA rank must be a positive integer, got 0; set model.lora.rank >= 1",
+            "failed: ConfigValueError: model.lora.rank=0 is not allowed: use an integer >= 1",
         ),
     ]
     assert [r["rank"] for r in rows] == ["1", "2", "4", "0"] and {r["alpha"] for r in rows} == {"1.0"}
@@ -77,7 +77,7 @@ def test_the_summary_rebuilds_from_a_sweep_with_a_killed_job(finished_sweep, tmp
     )
     assert rebuilt.returncode == 0, rebuilt.stderr[-2000:]
     rows = list(csv.DictReader((sweep_dir / "summary.csv").open()))
-    assert [r["status"][:15] for r in rows] == ["ok", "no metrics.json", "ok", "failed: ValueEr"]
+    assert [r["status"][:15] for r in rows] == ["ok", "no metrics.json", "ok", "failed: ConfigV"]
     assert rows[1]["test/acc"] == ""
 
 
