@@ -59,6 +59,7 @@ def command(script, args, monkeypatch, capsys, stdin=""):
             "error: {tmp}/holder is not empty (it may hold a model); pass --force",
         ),
         ("export.py", ["{run}", "{tmp}/out", "--overwrite"], "error: unknown option --overwrite"),
+        ("export.py", ["{run}", "{tmp}/a_file/out"], "error: {tmp}/a_file/out cannot be made: {tmp}/a_file is a file"),
     ],
 )
 def test_a_wrong_argument_is_one_line(finished, tmp_path, monkeypatch, capsys, script, args, expected):

@@ -69,7 +69,10 @@ def export_target(run_dir: Path, out_dir: str, force: bool) -> Path:
         raise ArgumentError(
             f"{out} is not empty (it may hold a model); pass {FORCE} to replace its files, or another folder"
         )
-    if not os.access(next(p for p in (target, *target.parents) if p.exists()), os.W_OK):
+    existing = next(p for p in (target, *target.parents) if p.exists())
+    if not existing.is_dir():
+        raise ArgumentError(f"{out} cannot be made: {existing} is a file; pass a folder to export into")
+    if not os.access(existing, os.W_OK):
         raise ArgumentError(f"{out} cannot be written by this user; pass a writable folder")
     return out
 
