@@ -27,7 +27,15 @@ import torch
 from safetensors.torch import save_file
 
 ROOT = Path(__file__).resolve().parents[1]
-MINILM = ROOT.parent / "shared" / "models" / "all-MiniLM-L6-v2"  # a local BERT-family model
+# A local BERT-family model, beside the checkout (or a worktree's main checkout).
+MINILM = (
+    next(
+        (p for p in (ROOT.parent / "shared", ROOT.parents[1] / "shared") if (p / "models").is_dir()),
+        ROOT.parent / "shared",
+    )
+    / "models"
+    / "all-MiniLM-L6-v2"
+)
 WORDS = {0: ["awful", "dull", "boring"], 1: ["great", "superb", "moving"]}
 
 # Runs train.py with one file write failing as a full disk (or a read-only folder) would make it
@@ -95,7 +103,9 @@ def cli(*args: str, env: dict | None = None, script: str = "train.py", stdin: st
     )
     lines = [line.strip() for line in result.stderr.splitlines() if line.strip()]
     ours = [line for line in lines if line.startswith("error:")]
-    warnings = [line.split("[WARNING] - ", 1)[-1] for line in lines if "[WARNING]" in line and "loralab" in line]
+    # Hydra logs to stdout: a warning of ours is "[time][loralab.<module>][WARNING] - <message>".
+    logged = (result.stdout + "\n" + result.stderr).splitlines()
+    warnings = [line.split("[WARNING] - ", 1)[-1] for line in logged if "[WARNING]" in line and "[loralab" in line]
     # Hydra's own composition errors come as a few lines ending with a HYDRA_FULL_ERROR hint.
     hydra = [line for line in lines if not line.startswith(("Set the environment", "[", "INFO", "Seed"))][:3]
     message = ours[-1] if ours else " / ".join(hydra)
@@ -393,7 +403,7 @@ def main() -> None:
     ) -> None:
         if options.family and options.family != family:
             return
-        shown = [a for a in args if a not in quick]
+        shown = args[len(quick) :] if args[: len(quick)] == quick else args
         command = f"python {script if script.endswith('.py') else '-m ' + script} " + " ".join(shown)
         rows.append((family, name, command, expected, cli(*args, script=script, env=env, stdin=stdin)))
 
