@@ -181,6 +181,7 @@ def main() -> None:
         "trainer.max_epochs=1",
         "trainer.enable_progress_bar=false",
         "callbacks.progress_bar=null",
+        f"hydra.run.dir={tmp / 'outputs'}/${{now:%H-%M-%S_%f}}",  # a case's own hydra.run.dir, later, wins
     ]
     runs = tmp / "runs"
     pretrain = runs / "pretrain"
