@@ -32,7 +32,7 @@ def run_train(args, tmp_path, timeout=600):
     )
 
 
-RANK_0_FAILURE = "failed: ValueError: LoRA rank must be a positive integer, got 0; set model.lora.rank >= 1"
+RANK_0_FAILURE = "failed: ConfigValueError: model.lora.rank=0 is not allowed: use an integer >= 1"
 
 
 @pytest.fixture(scope="module")
@@ -183,7 +183,7 @@ def test_the_summary_rebuilds_from_a_sweep_with_a_killed_job(finished_sweep, tmp
     )
     assert rebuilt.returncode == 0, rebuilt.stderr[-2000:]
     rows = list(csv.DictReader((sweep_dir / "summary.csv").open()))
-    assert [r["status"][:15] for r in rows] == ["ok", "no metrics.json", "ok", "ok"] + ["failed: ValueEr"] * 2
+    assert [r["status"][:15] for r in rows] == ["ok", "no metrics.json", "ok", "ok"] + ["failed: ConfigV"] * 2
     assert rows[1]["test/acc"] == ""
     assert f"sweep: 3 of 6 jobs finished; summary: {sweep_dir / 'summary.md'}" in rebuilt.stdout
     missing = subprocess.run(

@@ -5,15 +5,25 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import TypeVar
 
 from omegaconf.errors import MissingMandatoryValue
 
+from loralab.atomic_files import WRITE_ERRNOS, WriteError, write_error
+
 T = TypeVar("T")
 
 # What bad input raises: a missing file or folder, a value that does not fit, a damaged file,
-# a required config value (???) left unset.
+# a required config value (???) left unset. A full disk or a folder that cannot be written
+# (an OSError of WRITE_ERRNOS) is one too.
 USER_ERRORS = (FileNotFoundError, ValueError, KeyError, MissingMandatoryValue)
+
+
+def is_user_error(error: BaseException) -> bool:
+    if isinstance(error, USER_ERRORS):
+        return True
+    return isinstance(error, OSError) and error.errno in WRITE_ERRNOS
 
 
 def first_line(error: BaseException) -> str:
@@ -27,11 +37,15 @@ def run_cli(main: Callable[[], T]) -> T:
     ``HYDRA_FULL_ERROR=1`` to see the traceback instead)."""
     try:
         return main()
-    except USER_ERRORS as error:
-        if os.environ.get("HYDRA_FULL_ERROR") == "1":
+    except (*USER_ERRORS, OSError) as error:
+        if not is_user_error(error) or os.environ.get("HYDRA_FULL_ERROR") == "1":
             raise
         message = str(error).strip('"') if isinstance(error, KeyError) else str(error)
-        if isinstance(error, MissingMandatoryValue):
+        if isinstance(error, MissingMandatoryValue) or "\n" in message.strip():
             message = first_line(error)
+        if isinstance(error, OSError) and error.errno in WRITE_ERRNOS:
+            if not isinstance(error, WriteError):
+                error = write_error(Path(error.filename or "a file of the run"), error)
+            message = error.strerror
         print(f"error: {message}", file=sys.stderr)
         raise SystemExit(1) from None

@@ -5,8 +5,10 @@ configs shipped in the package, so they work from any folder."""
 
 from __future__ import annotations
 
+import inspect
 import json
 import sys
+from pathlib import Path
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
@@ -16,6 +18,17 @@ from omegaconf import DictConfig
 from loralab.cli_errors import run_cli
 from loralab.configs import CONFIG_DIR
 from loralab.runs.open_run import take_base_argument
+from loralab.tools.run_arguments import (
+    FORCE,
+    ArgumentError,
+    export_target,
+    finished_run_folder,
+    loading_the_run,
+    split_options,
+)
+from loralab.training.run_report import size_text
+
+SPLITS = ("test", "val", "train")
 
 
 @hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="train")
@@ -32,7 +45,7 @@ def _train_job(cfg: DictConfig) -> float | None:
 
 
 def train() -> None:
-    """``loralab-train [overrides]``: see ``train.py``."""
+    """``loralab-train [overrides]`` (``python train.py``): train as the Hydra config says."""
     from loralab.runs.resume import resume_arguments
 
     sys.argv[1:] = run_cli(lambda: resume_arguments(sys.argv[1:]))
@@ -40,28 +53,54 @@ def train() -> None:
 
 
 def evaluate() -> None:
-    """``loralab-eval <run folder> [data=...] [split=test|val|train] [key=value ...]``: see ``eval.py``."""
+    """Evaluate a finished run: ``python eval.py <run folder> [data=ag_news] [split=test|val|train] [--force]
+    [model.pretrained=<base>] [key=value ...]``.
+
+    The run's model is rebuilt from its folder's ``run_config.json`` (plain values; base + adapter for
+    LoRA runs, loaded without pickle); nothing in the folder is instantiated or run. The other arguments
+    are Hydra overrides of the data, on the run's own data settings and loralab's ``conf/``. The metrics
+    are printed and written to ``<run>/eval/<data>_<split>.json``; an existing file is kept unless
+    ``--force``. ``model.pretrained=<path>`` names the base of a run moved away from it (checked by sha256).
+    """
     from loralab.tools.evaluation import evaluate_run
 
     def main() -> None:
         _usage_unless(len(sys.argv) >= 2, evaluate)
-        run_dir, args = sys.argv[1], sys.argv[2:]
-        split = next((a.split("=", 1)[1] for a in args if a.startswith("split=")), "test")
+        args, options = split_options(sys.argv[2:])
+        run_dir = finished_run_folder(sys.argv[1])
+        splits = [a.split("=", 1)[1] for a in args if a.startswith("split=")]
+        split = splits[-1] if splits else "test"
+        if split not in SPLITS:
+            raise ArgumentError(f"split={split} is not a split; use one of {', '.join(SPLITS)}")
         overrides = [a for a in args if not a.startswith("split=")]
-        print(json.dumps(evaluate_run(run_dir, CONFIG_DIR, overrides, split), indent=2, sort_keys=True))
+        malformed = [a for a in overrides if "=" not in a]
+        if malformed:
+            raise ArgumentError(f"{malformed[0]!r} is not an override; write key=value (e.g. data=ag_news)")
+        metrics = loading_the_run(
+            run_dir, lambda: evaluate_run(run_dir, CONFIG_DIR, overrides, split, FORCE in options)
+        )
+        print(json.dumps(metrics, indent=2, sort_keys=True))
 
     run_cli(main)
 
 
 def predict() -> None:
-    """``loralab-predict <run folder> "text" ...`` (or one text per line on stdin): see ``predict.py``."""
+    """Label texts with a finished run: ``python predict.py <run folder> [model.pretrained=<base>] "text" ...``
+    (or one text per line on stdin).
+
+    Prints one line per text: the label name, its probability, and the start of the text.
+    ``model.pretrained=<path>`` names the base of a run moved away from it (checked by sha256).
+    """
     from loralab.tools.prediction import predict_texts
 
     def main() -> None:
         _usage_unless(len(sys.argv) >= 2, predict)
-        base, texts = take_base_argument(sys.argv[2:])
-        texts = texts or [line.rstrip("\n") for line in sys.stdin if line.strip()]
-        for text, (label, probability) in zip(texts, predict_texts(sys.argv[1], texts, base=base)):
+        base, args = take_base_argument(sys.argv[2:])
+        args, _ = split_options(args, known=())
+        run_dir = finished_run_folder(sys.argv[1])
+        texts = _texts_to_label(args)
+        predictions = loading_the_run(run_dir, lambda: predict_texts(run_dir, texts, base=base))
+        for text, (label, probability) in zip(texts, predictions):
             snippet = text if len(text) <= 60 else text[:57] + "..."
             print(f"{label}\t{probability:.3f}\t{snippet}")
 
@@ -69,17 +108,63 @@ def predict() -> None:
 
 
 def export() -> None:
-    """``loralab-export <run folder> <output folder>``: see ``export.py``."""
-    from loralab.tools.merged_export import export_merged
+    """Merge a run's LoRA adapter into its base: ``python export.py <run folder> <output folder> [--force]
+    [model.pretrained=<base>]``.
+
+    Transformer runs give a Hugging Face folder (``from_pretrained`` loads it, no PEFT needed);
+    TextClassifier runs give ``model.safetensors`` + ``vocab.json``. The output folder must be new or
+    empty (``--force`` replaces what it holds) and outside the run folder. The model is written to a
+    temporary folder beside it and moved into place when whole: a failure leaves nothing behind.
+    ``model.pretrained=<path>`` names the base of a run moved away from it (checked by sha256).
+    """
+    from loralab.tools.merged_export import export_into
 
     def main() -> None:
+        _usage_unless(len(sys.argv) >= 2, export)
         base, args = take_base_argument(sys.argv[1:])
-        _usage_unless(len(args) == 2, export)
-        print(export_merged(args[0], args[1], base=base))
+        args, options = split_options(args)
+        if len(args) != 2:
+            raise ArgumentError(
+                f"export.py takes a run folder and an output folder, got {len(args)} argument(s); see --help"
+            )
+        run_dir = finished_run_folder(args[0])
+        out_dir = export_target(run_dir, args[1], FORCE in options)
+        loading_the_run(run_dir, lambda: export_into(run_dir, out_dir, base))
+        print(export_report(out_dir))
 
     run_cli(main)
 
 
+def export_report(out_dir: Path) -> str:
+    """What the export wrote, file by file with sizes, and how to load it."""
+    lines = [f"merged model written to {out_dir}:"]
+    lines += [
+        f"  {path.relative_to(out_dir)}  {size_text(path.stat().st_size)}"
+        for path in sorted(out_dir.rglob("*"))
+        if path.is_file()
+    ]
+    if (out_dir / "config.json").is_file():
+        lines.append(f"load it with transformers: AutoModelForSequenceClassification.from_pretrained('{out_dir}')")
+    else:
+        lines.append(f"use it as a base: python train.py +model.pretrained={out_dir}")
+    return "\n".join(lines)
+
+
+def _texts_to_label(args: list[str]) -> list[str]:
+    """The texts of the command line, else of stdin (one per line); none at all is refused."""
+    if args:
+        empty = [i for i, text in enumerate(args, 1) if not text.strip()]
+        if empty:
+            raise ArgumentError(f"text {empty[0]} of the command line is empty; pass texts with words in them")
+        return args
+    if sys.stdin.isatty():
+        raise ArgumentError('no text to label; pass texts after the run folder ("a review" ...) or pipe one per line')
+    texts = [line.rstrip("\n") for line in sys.stdin if line.strip()]
+    if not texts:
+        raise ArgumentError("stdin held no text (only empty lines); pipe one text per line, or pass texts as arguments")
+    return texts
+
+
 def _usage_unless(arguments_ok: bool, command) -> None:
     if not arguments_ok or sys.argv[1] in ("-h", "--help"):
-        raise SystemExit(command.__doc__)
+        raise SystemExit(inspect.cleandoc(command.__doc__))

@@ -9,6 +9,8 @@ import lightning as L
 import matplotlib
 import numpy as np
 
+from loralab.atomic_files import atomic_write
+
 matplotlib.use("Agg")  # no display on servers and in sweeps
 import matplotlib.pyplot as plt
 from matplotlib.ticker import MaxNLocator
@@ -47,7 +49,7 @@ class EpochCurves(L.Callback):
             return
         # Rendered once for both the file and TensorBoard (savefig and add_figure would each render it).
         pixels = rendered_rgb(draw_epoch_curves(self.history))
-        plt.imsave(Path(trainer.default_root_dir) / self.filename, pixels)
+        atomic_write(Path(trainer.default_root_dir) / self.filename, lambda tmp: plt.imsave(tmp, pixels, format="png"))
         for logger in trainer.loggers:
             if hasattr(logger.experiment, "add_image"):  # TensorBoard's SummaryWriter
                 logger.experiment.add_image(

@@ -12,6 +12,7 @@ import torch
 from torch.utils.data import DataLoader
 
 from loralab.data.collate import PadCollator
+from loralab.data.content_checks import check_classes
 from loralab.data.encoded_split import EncodedSplit, encode_cached
 from loralab.data.samplers import EpochShuffleSampler, EvaluationOrderSampler, LengthGroupedSampler
 from loralab.data.sources import load_raw_data
@@ -51,6 +52,7 @@ class TextClassificationDataModule(L.LightningDataModule):
         hub_id: str | None = None,
         text_column: str = "text",
         label_column: str = "label",
+        encoding: str = "utf-8",
         val_fraction: float = 0.05,
         test_fraction: float = 0.2,
         max_train_samples: int | None = None,
@@ -72,6 +74,7 @@ class TextClassificationDataModule(L.LightningDataModule):
         self.tokenizer = tokenizer
         self.source = {"path": path, "data_dir": data_dir, "hub_id": hub_id}
         self.text_column, self.label_column = text_column, label_column
+        self.encoding = encoding
         self.val_fraction, self.test_fraction = val_fraction, test_fraction
         self.max_train_samples, self.max_test_samples = max_train_samples, max_test_samples
         self.max_length = max_length
@@ -104,6 +107,7 @@ class TextClassificationDataModule(L.LightningDataModule):
             **self.source,
             text_column=self.text_column,
             label_column=self.label_column,
+            encoding=self.encoding,
             test_fraction=self.test_fraction,
             seed=self.seed,
         )
@@ -133,12 +137,8 @@ class TextClassificationDataModule(L.LightningDataModule):
                 f"the {split_name} split of {self.name} is empty; raise data.max_train_samples / data.max_test_samples "
                 "or data.val_fraction"
             )
-        bad = sorted({label for label in split.labels if not 0 <= label < self.num_classes})
-        if bad:
-            raise ValueError(
-                f"{self.name} {split_name} labels {bad[:5]} are outside 0..{self.num_classes - 1}; "
-                "set data.num_classes (and data.label_names) to match the data"
-            )
+        if len(split):
+            check_classes(self.name, split_name, split, self.num_classes)
 
     def dataloader(self, split: str, shuffle: bool = False) -> DataLoader:
         """Batches of ``train``, ``val`` or ``test``; evaluation order is seeded, never the file's."""

@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from loralab.cli_errors import first_line
+from loralab.data.content_checks import DataFileError, checked_rows
 from loralab.data.readers import (
-    DataFileError,
     find_split_file,
     is_aclimdb_folder,
     read_aclimdb_split,
@@ -32,10 +32,12 @@ class RawData:
     source: str
 
 
-def _load_from_path(path: Path, text_column: str, label_column: str, test_fraction: float, seed: int) -> RawData:
+def _load_from_path(
+    path: Path, text_column: str, label_column: str, encoding: str, test_fraction: float, seed: int
+) -> RawData:
     if path.is_file():
         # One file holds everything: carve a seeded test split off it.
-        whole = read_table_split(path, text_column, label_column)
+        whole = read_table_split(path, text_column, label_column, encoding)
         train, test = train_val_split(whole, test_fraction, seed)
         return RawData(train, test, f"{path} (test: {test_fraction:.0%} held out)")
     if is_aclimdb_folder(path):
@@ -44,8 +46,8 @@ def _load_from_path(path: Path, text_column: str, label_column: str, test_fracti
     if train_file is None or test_file is None:
         raise DataNotFoundError(f"{path} has no train.* and test.* (parquet, csv or jsonl) files nor an aclImdb layout")
     return RawData(
-        read_table_split(train_file, text_column, label_column),
-        read_table_split(test_file, text_column, label_column),
+        read_table_split(train_file, text_column, label_column, encoding),
+        read_table_split(test_file, text_column, label_column, encoding),
         str(path),
     )
 
@@ -54,7 +56,16 @@ def _load_from_hub(hub_id: str, text_column: str, label_column: str) -> RawData:
     import datasets  # slow to import; only needed here
 
     dataset = datasets.load_dataset(hub_id)
-    splits = {name: TextSplit(dataset[name][text_column], dataset[name][label_column]) for name in ("train", "test")}
+    splits = {
+        name: checked_rows(
+            f"Hub data set {hub_id} ({name})",
+            dataset[name][text_column],
+            dataset[name][label_column],
+            text_column,
+            label_column,
+        )
+        for name in ("train", "test")
+    }
     return RawData(splits["train"], splits["test"], f"Hugging Face Hub {hub_id}")
 
 
@@ -65,6 +76,7 @@ def load_raw_data(
     hub_id: str | None = None,
     text_column: str = "text",
     label_column: str = "label",
+    encoding: str = "utf-8",
     test_fraction: float = 0.2,
     seed: int = 0,
 ) -> RawData:
@@ -76,12 +88,12 @@ def load_raw_data(
             raise DataNotFoundError(
                 f"data.path={path} does not exist; fix the path or drop data.path to use paths.data_dir"
             )
-        return _load_from_path(path, text_column, label_column, test_fraction, seed)
+        return _load_from_path(path, text_column, label_column, encoding, test_fraction, seed)
     if data_dir:
         folder = Path(data_dir) / name
         if folder.is_dir():
             try:
-                return _load_from_path(folder, text_column, label_column, test_fraction, seed)
+                return _load_from_path(folder, text_column, label_column, encoding, test_fraction, seed)
             except DataNotFoundError:
                 pass
         tried.append(f"{folder}/{{train,test}}.parquet")

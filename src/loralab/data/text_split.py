@@ -13,12 +13,13 @@ import torch
 class TextSplit:
     texts: list[str]
     labels: list[int]
+    origin: str = ""  # the file (or Hub data set) the rows come from, for messages
 
     def __len__(self) -> int:
         return len(self.texts)
 
     def select(self, indices: list[int]) -> TextSplit:
-        return TextSplit([self.texts[i] for i in indices], [self.labels[i] for i in indices])
+        return TextSplit([self.texts[i] for i in indices], [self.labels[i] for i in indices], self.origin)
 
     def fingerprint(self) -> str:
         """sha256 of the content: the cache key of anything computed from this split."""

@@ -12,6 +12,7 @@ on the command line is not restricted.
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -19,9 +20,11 @@ import torch
 from omegaconf import OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
+from loralab.runs.run_files import METRICS_FILE
 from loralab.runs.safe_paths import RunFolderError, regular_file
 
 RESUME_PREFIX = "resume="
+RESUME_FINISHED = "resume_finished"  # +resume_finished=true: rerun a finished run in its folder
 LAST_CHECKPOINT = Path("checkpoints") / "last.ckpt"
 
 
@@ -92,10 +95,35 @@ def resume_arguments(argv: list[str]) -> list[str]:
         raise FileNotFoundError(
             f"resume={run_dir}: no {LAST_CHECKPOINT} (the run stopped before its first epoch ended); start it again instead"
         )
+    argv = refuse_rerun_of_finished(run_dir, argv)
     new = [arg for arg in argv if not arg.startswith(RESUME_PREFIX)]
     new_keys = {override_key(arg) for arg in new} | {"ckpt_path"}
     original = [o for o in recorded_overrides(overrides_file) if override_key(o) not in new_keys]
     return [*original, *new, f"hydra.run.dir={run_dir}", f"ckpt_path={checkpoint}"]
+
+
+def refuse_rerun_of_finished(run_dir: Path, argv: list[str]) -> list[str]:
+    """``argv`` without the ``resume_finished`` flag. A finished run (its ``metrics.json`` written)
+    is resumed only for more epochs than it ran, or when the flag asks for it: otherwise its results
+    would be rewritten by a run that trains nothing."""
+    flags = [arg for arg in argv if override_key(arg) == RESUME_FINISHED]
+    argv = [arg for arg in argv if arg not in flags]
+    metrics_file = run_dir / METRICS_FILE
+    if not metrics_file.is_file() or any(flag.split("=", 1)[-1].lower() == "true" for flag in flags):
+        return argv
+    try:
+        epochs = int(json.loads(metrics_file.read_text())["epochs"])
+    except (OSError, ValueError, KeyError, TypeError):
+        epochs = None
+    wanted = [arg.split("=", 1)[1] for arg in argv if override_key(arg) == "trainer.max_epochs"]
+    if epochs is not None and wanted and wanted[-1].isdigit() and int(wanted[-1]) > epochs:
+        return argv
+    ran = f"{epochs} epochs, " if epochs is not None else ""
+    raise ValueError(
+        f"resume={run_dir}: the run has finished ({ran}{METRICS_FILE} written) and resuming would rewrite its "
+        f"results; pass trainer.max_epochs=<more than {epochs if epochs is not None else 'it ran'}> to train on, "
+        f"or +{RESUME_FINISHED}=true to run it again in place"
+    )
 
 
 def check_checkpoint(path: str | Path) -> None:

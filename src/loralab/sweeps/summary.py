@@ -12,8 +12,10 @@ from __future__ import annotations
 import csv
 import io
 import json
+import logging
 import statistics
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -21,12 +23,14 @@ from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
 
 from loralab.atomic_files import atomic_write_text
-from loralab.cli_errors import run_cli
+from loralab.cli_errors import first_line, run_cli
 from loralab.runs.resume import override_key
 from loralab.runs.run_files import METRICS_FILE
 from loralab.sweeps.jobs import FAILURE_FILE
 from loralab.sweeps.plot import plot_sweep
 from loralab.training.tensorboard_hparams import read_sessions, write_sweep_experiment
+
+log = logging.getLogger(__name__)
 
 METRIC_COLUMNS = ["val/acc_best", "test/acc", "trainable_params", "adapter_bytes", "train_seconds"]
 # Averaged over the seeds of a group (the others are the same for every seed).
@@ -43,7 +47,7 @@ JOB_COLUMNS = ["job", "overrides", "group", "status"]
 
 def _config_values(job: Path) -> dict[str, Any]:
     config_file = job / ".hydra" / "config.yaml"
-    config = OmegaConf.load(config_file) if config_file.is_file() else OmegaConf.create()
+    config = _read(config_file, OmegaConf.load) if config_file.is_file() else OmegaConf.create()
     values = {}
     for column, key in CONFIG_COLUMNS.items():
         value = OmegaConf.select(config, key, default=None, throw_on_missing=False)
@@ -54,6 +58,16 @@ def _config_values(job: Path) -> dict[str, Any]:
 def _job_dirs(sweep_dir: Path) -> list[Path]:
     jobs = [d for d in sweep_dir.iterdir() if d.is_dir() and (d / ".hydra" / "overrides.yaml").is_file()]
     return sorted(jobs, key=lambda d: (not d.name.isdigit(), int(d.name) if d.name.isdigit() else 0, d.name))
+
+
+def _read(path: Path, load: Callable[[Path], Any]) -> Any:
+    """``load(path)``; a damaged file as one line that names it."""
+    try:
+        return load(path)
+    except Exception as error:  # JSON and YAML parsers raise their own types
+        raise ValueError(
+            f"{path} is damaged ({type(error).__name__}: {first_line(error)}); delete that job folder or re-run the job"
+        ) from None
 
 
 def optimized_metric(sweep_dir: str | Path) -> tuple[str, str]:
@@ -75,16 +89,16 @@ def sweep_rows(sweep_dir: str | Path) -> list[dict[str, Any]]:
     ``seed``), its status and its key metrics (and the optimized metric, whatever it is)."""
     jobs = _job_dirs(Path(sweep_dir))
     metric_columns = list(dict.fromkeys([*METRIC_COLUMNS, optimized_metric(sweep_dir)[0]]))
-    overrides = {job: list(OmegaConf.load(job / ".hydra" / "overrides.yaml")) for job in jobs}
+    overrides = {job: list(_read(job / ".hydra" / "overrides.yaml", OmegaConf.load)) for job in jobs}
     shared = set.intersection(*(set(o) for o in overrides.values())) if overrides else set()
     rows = []
     for job in jobs:
         metrics_file, failure_file = job / METRICS_FILE, job / FAILURE_FILE
-        metrics = json.loads(metrics_file.read_text()) if metrics_file.is_file() else {}
+        metrics = _read(metrics_file, lambda p: json.loads(p.read_text())) if metrics_file.is_file() else {}
         if metrics:
             status = "ok"
         elif failure_file.is_file():
-            failure = json.loads(failure_file.read_text())
+            failure = _read(failure_file, lambda p: json.loads(p.read_text()))
             status = f"failed: {failure['error']}: {failure['message']}"
         else:
             status = "no metrics.json (killed or still running)"
@@ -228,19 +242,32 @@ class SweepSummary(Callback):
     """Hydra callback (``hydra.callbacks``): ``summarise_sweep`` when a multirun ends."""
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
-        # print, not log: the logging set up for the jobs would append this to the last job's log
-        print(summarise_sweep(config.hydra.sweep.dir), flush=True)
+        try:  # print, not log: the logging set up for the jobs would append this to the last job's log
+            print(summarise_sweep(config.hydra.sweep.dir), flush=True)
+        except ValueError as error:  # a damaged job file: the sweep's own results are already on disk
+            log.error("no sweep summary: %s", error)
 
 
-def _main() -> None:
-    if len(sys.argv) != 2:
-        raise SystemExit("usage: python -m loralab.sweeps.summary <sweep folder>")
-    if not Path(sys.argv[1]).is_dir():
-        raise FileNotFoundError(
-            f"no sweep folder {sys.argv[1]}; pass a folder made by train.py -m (multirun/<task>/<time>)"
+def sweep_folder(path: str) -> Path:
+    """``path`` as a folder that holds sweep jobs, or one line saying why not."""
+    folder = Path(path)
+    if not folder.exists():
+        raise FileNotFoundError(f"sweep folder {folder} does not exist; pass a folder under multirun/")
+    if not folder.is_dir():
+        raise ValueError(f"{folder} is a file; pass the sweep folder (multirun/<task>/<time>)")
+    if not _job_dirs(folder):
+        raise ValueError(
+            f"{folder} holds no sweep jobs (no <job>/.hydra/overrides.yaml): nothing to summarise; "
+            "pass the folder a `python train.py -m ...` sweep wrote"
         )
-    print(summarise_sweep(sys.argv[1]))
+    return folder
+
+
+def main(argv: list[str]) -> None:
+    if len(argv) != 1 or argv[0] in ("-h", "--help"):
+        raise SystemExit("usage: python -m loralab.sweeps.summary <sweep folder>")
+    print(summarise_sweep(sweep_folder(argv[0])))
 
 
 if __name__ == "__main__":
-    run_cli(_main)
+    run_cli(lambda: main(sys.argv[1:]))

@@ -22,7 +22,9 @@ from loralab.runs.open_run import open_run, take_base_argument
 from loralab.runs.resume import override_key
 from loralab.runs.run_config import data_settings
 from loralab.runs.safe_paths import regular_file
+from loralab.tools.run_arguments import refuse_overwrite
 from loralab.training.classification_module import TextClassificationModule
+from loralab.training.config_schema import check_config
 
 # A user's override of one of these keys changes the data setting beside it.
 PATH_SETTINGS = {"paths.data_dir": "data_dir", "seed": "seed"}
@@ -52,16 +54,20 @@ def data_for_eval(recorded: dict, cfg: DictConfig, overrides: list[str]) -> dict
     return data
 
 
-def evaluate_run(run_dir: str | Path, config_dir: str | Path, overrides: list[str] = (), split: str = "test") -> dict:
+def evaluate_run(
+    run_dir: str | Path, config_dir: str | Path, overrides: list[str] = (), split: str = "test", force: bool = False
+) -> dict:
     """Metrics of the run's model on ``split`` of its data (or of ``data=...`` in ``overrides``);
-    also written to ``<run>/eval/<data>_<split>.json``."""
+    also written to ``<run>/eval/<data>_<split>.json``, which is kept if it exists unless ``force``."""
     run_dir = Path(run_dir)
     base, overrides = take_base_argument(list(overrides))
-    run = open_run(run_dir, base)
     cfg = compose_user_config(Path(config_dir), overrides)
-    datamodule = TextClassificationDataModule(
-        **data_for_eval(run.description["data"], cfg, overrides), tokenizer=run.tokenizer
-    )
+    check_config(cfg)
+    run = open_run(run_dir, base)
+    data = data_for_eval(run.description["data"], cfg, overrides)
+    result_file = run_dir / "eval" / f"{data['name']}_{split}.json"
+    refuse_overwrite(result_file, force)
+    datamodule = TextClassificationDataModule(**data, tokenizer=run.tokenizer)
     datamodule.prepare_data()
     datamodule.setup("fit")
     module = TextClassificationModule(run.net, datamodule.num_classes)
@@ -76,5 +82,5 @@ def evaluate_run(run_dir: str | Path, config_dir: str | Path, overrides: list[st
     (results,) = trainer.test(module, dataloaders=datamodule.dataloader(split), verbose=False)
     metrics = {key.replace("test/", f"{split}/"): value for key, value in results.items()}
     metrics.update({"data": datamodule.name, "split": split, "examples": len(datamodule.splits[split])})
-    atomic_write_json(run_dir / "eval" / f"{datamodule.name}_{split}.json", metrics)
+    atomic_write_json(result_file, metrics)
     return metrics

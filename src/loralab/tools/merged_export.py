@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 from pathlib import Path
 
 from safetensors.torch import save_file
@@ -28,3 +30,25 @@ def export_merged(run_dir: str | Path, out_dir: str | Path, base: str | Path | N
     atomic_write(out_dir / MODEL_FILE, lambda tmp: save_file(state, str(tmp)))
     run.tokenizer.save(out_dir)
     return out_dir
+
+
+def export_into(run_dir: str | Path, out_dir: str | Path, base: str | Path | None = None) -> Path:
+    """``export_merged`` into a temporary folder beside ``out_dir``, moved into place when whole: a
+    failure (a full disk, a damaged run) leaves ``out_dir`` as it was. Files of ``out_dir`` with the
+    names of the new ones are replaced (the caller has checked that the user asked for that)."""
+    out_dir = Path(out_dir)
+    out_dir.absolute().parent.mkdir(parents=True, exist_ok=True)
+    staged = Path(tempfile.mkdtemp(dir=out_dir.absolute().parent, prefix=f".{out_dir.name}.", suffix=".tmp"))
+    try:
+        export_merged(run_dir, staged, base)
+        if not out_dir.exists():
+            staged.rename(out_dir)
+            return out_dir
+        for item in staged.iterdir():
+            target = out_dir / item.name
+            if target.is_dir() and not target.is_symlink():
+                shutil.rmtree(target)
+            item.replace(target)
+        return out_dir
+    finally:
+        shutil.rmtree(staged, ignore_errors=True)

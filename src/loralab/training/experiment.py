@@ -16,9 +16,11 @@ from loralab.models.parameters import count_parameters
 from loralab.runs.resume import check_checkpoint
 from loralab.runs.run_files import METRICS_FILE
 from loralab.runs.run_info import write_run_info
+from loralab.runs.run_lock import run_folder_lock
 from loralab.runs.run_model import save_run_model
 from loralab.training.components import build_datamodule, build_module, build_trainer
 from loralab.training.config_checks import check_required_keys
+from loralab.training.config_schema import check_config
 from loralab.training.run_report import run_report
 from loralab.training.tensorboard_hparams import log_hparams_with_metrics
 
@@ -26,9 +28,15 @@ log = logging.getLogger(__name__)
 
 
 def train(cfg: DictConfig) -> dict:
-    """Run the experiment ``cfg`` describes; return (and save) its metrics."""
+    """Run the experiment ``cfg`` describes; return (and save) its metrics. The config is checked
+    before anything loads, and the run folder is locked while the run writes into it."""
     check_required_keys(cfg)
-    output_dir = Path(cfg.paths.output_dir)
+    check_config(cfg)
+    with run_folder_lock(cfg.paths.output_dir):
+        return _train_in_folder(cfg, Path(cfg.paths.output_dir))
+
+
+def _train_in_folder(cfg: DictConfig, output_dir: Path) -> dict:
     L.seed_everything(cfg.seed, workers=True)
     datamodule = build_datamodule(cfg)
     datamodule.tokenizer.save(output_dir)
