@@ -3,12 +3,12 @@ file ends in one line and a non-zero exit; nothing that exists is overwritten wi
 
 import io
 import json
-import runpy
 import sys
 
 import pytest
-from conftest import PROJECT_ROOT, compose_train_config, tiny_run_overrides, write_tiny_data
+from conftest import compose_train_config, tiny_run_overrides, write_tiny_data
 
+from loralab import console_scripts
 from loralab.cli_errors import run_cli
 from loralab.sweeps.summary import main as summary_main
 from loralab.training.experiment import train
@@ -23,13 +23,19 @@ def finished(tmp_path_factory):
     return root / "run"
 
 
+ENTRY_POINTS = {
+    "eval.py": console_scripts.evaluate,
+    "predict.py": console_scripts.predict,
+    "export.py": console_scripts.export,
+}
+
+
 def command(script, args, monkeypatch, capsys, stdin=""):
-    """Run ``script``'s main as its command line does: (exit code, stderr lines, stdout)."""
-    main = runpy.run_path(str(PROJECT_ROOT / script), run_name="as_a_module")["main"]
+    """Run ``script`` as its command line does, in this process: (exit code, stderr lines, stdout)."""
     monkeypatch.setattr(sys, "argv", [script, *map(str, args)])
     monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
     try:
-        run_cli(main)
+        ENTRY_POINTS[script]()  # what the root script calls; it prints errors through run_cli
         code = 0
     except SystemExit as stopped:
         code = stopped.code
@@ -111,8 +117,8 @@ def test_a_damaged_model_file_is_one_line(finished, tmp_path, monkeypatch, capsy
     (damaged / "model.safetensors").write_bytes(b"\x00\x01 not safetensors")
     for script, args in [("predict.py", [damaged, "great film"]), ("export.py", [damaged, tmp_path / "out"])]:
         code, err, _ = command(script, args, monkeypatch, capsys)
-        assert code == 1 and len(err) == 1 and err[0].startswith(f"error: cannot load the run in {damaged} ("), err
-        assert "a file of the run is damaged" in err[0]
+        assert code == 1 and len(err) == 1, err
+        assert err[0].startswith(f"error: cannot read {damaged / 'model.safetensors'} (") and "damaged" in err[0]
     assert not (tmp_path / "out").exists()
 
 

@@ -193,7 +193,9 @@ def test_the_summary_rebuilds_from_a_sweep_with_a_killed_job(finished_sweep, tmp
         text=True,
         timeout=120,
     )
-    assert missing.returncode == 1 and missing.stderr.startswith(f"error: no sweep folder {tmp_path / 'typo'};")
+    assert missing.returncode == 1 and missing.stderr.startswith(
+        f"error: sweep folder {tmp_path / 'typo'} does not exist;"
+    )
 
 
 def test_tensorboard_serves_the_sweep_runs_scalars_and_hparams(finished_sweep):
