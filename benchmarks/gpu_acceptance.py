@@ -2,8 +2,8 @@
 
     (a) ``model=lora_bert trainer=gpu`` with the MiniLM on the full IMDb train and test: test accuracy
         (goal >= 0.91);
-    (b) an 8-job sweep, rank {4, 16} x alpha {8, 32} x frozen/unfrozen embeddings, on a 5,000-review
-        train subset: its summary, wall time against the sum of the jobs' fit times;
+    (b) an 8-job sweep, rank {4, 16} x alpha {8, 32} x frozen/unfrozen embeddings, on seeded subsets of
+        5,000 train and 5,000 test reviews: its summary, wall time against the sum of the jobs' fit times;
     (c) ``bench_gpu.py``'s default run, timed whole (``--part c``: a separate invocation, GPU time is scarce).
 
     python benchmarks/gpu_acceptance.py --model-dir DIR --data-dir DIR [--json out.json]          # (a) and (b)
@@ -143,7 +143,13 @@ def sweep_run(
     sweep_dir = work_dir / "b_sweep"
     grid = [f"{key}={values}" for key, values in SWEEP_GRID.items()]
     command = train_command(
-        model_dir, data_dir, tiny, f"data.max_train_samples={train_samples}", f"hydra.sweep.dir={sweep_dir}", *grid
+        model_dir,
+        data_dir,
+        tiny,
+        f"data.max_train_samples={train_samples}",
+        f"data.max_test_samples={train_samples}",
+        f"hydra.sweep.dir={sweep_dir}",
+        *grid,
     )
     command.insert(2, "-m")
     wall, status = timed(command, work_dir / "b_sweep.log", env)
@@ -151,7 +157,7 @@ def sweep_run(
     jobs = len(rows)
     fit = sum(row.get("train_seconds") or 0.0 for row in rows)
     result = {
-        "run": f"(b) sweep, {jobs} jobs, {train_samples:,} train reviews",
+        "run": f"(b) sweep, {jobs} jobs, {train_samples:,} train / test reviews",
         "jobs": jobs,
         "jobs ok": sum(row.get("status") == "ok" for row in rows),
         "wall s": wall,
