@@ -24,7 +24,7 @@ def run_acceptance(tmp_path, *args: str) -> dict:
         *args,
     ]
     result = subprocess.run(
-        command, cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=600, env=env, check=False
+        command, cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=1800, env=env, check=False
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     return json.loads(out.read_text())
