@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 from bench_setup import (
+    BENCH_OPTIMIZER,
     BF16_BASE,
     BUCKETS,
     DISTILBERT_QKV,
@@ -101,6 +102,7 @@ def accuracy_section(bench: Bench, model_dir: str, epochs: int) -> list[dict]:
         "data.group_by_length=true",
         BUCKETS,
         "data.batch_size=16",
+        *BENCH_OPTIMIZER,
         f"trainer.max_epochs={epochs}",
     ] + fit_only_overrides(bench.work_dir / "loralab_accuracy", bench.work_dir / "cache", TRAINER)
     cfg = compose_config(overrides)  # the lab's batch and learning rate, which the HF Trainer row uses too
