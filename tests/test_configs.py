@@ -21,6 +21,7 @@ from loralab.data import TextSplit, WordTokenizer
 from loralab.instantiate import instantiate
 from loralab.models.from_config import add_adapters, build_net
 from loralab.training.components import build_trainer
+from loralab.training.config_schema import check_config
 
 
 def options(group: str) -> list[str]:
@@ -87,7 +88,10 @@ def compose(tmp_path: Path, overrides: list[str]) -> DictConfig:
 
 def build_without_data(cfg: DictConfig) -> None:
     """Tokenizer, network with adapters, optimizer and schedule, DataModule, Trainer with callbacks and loggers.
-    A recipe that starts from a trained run (``model.pretrained: ???``) builds all but the network."""
+    A recipe that starts from a trained run (``model.pretrained: ???``) builds all but the network.
+    Every shipped value passes the schema train.py checks first."""
+    if not OmegaConf.is_missing(cfg.model, "pretrained"):
+        check_config(cfg)
     trainer = build_trainer(cfg)
     assert trainer.max_epochs == cfg.trainer.max_epochs
     if OmegaConf.is_missing(cfg.model, "pretrained"):
