@@ -1,7 +1,7 @@
 """One LoRA epoch of the transfer recipe over the IMDb train reviews on this machine's CPU, data
 loading included: loralab (cached token ids, length-grouped batches, embedding_bag pooling,
 Lightning) against a lab-style loop (Python tokenization in the collate, ``pad_sequence``, a plain
-loop), alternating runs. ``python benchmarks/bench_cpu.py --data-dir ../shared/data [--json out.json]``
+loop), alternating runs. ``python benchmarks/bench_cpu.py --data-dir $LORALAB_DATA_DIR [--json out.json]``
 
 Both train the same network: a frozen embedding table (the loralab vocabulary, 100-d), LoRA rank 2
 on ``fc1`` (100 -> 128), a new 2-class head, AdamW, batch 64. Weights do not change speed, so no

@@ -1,7 +1,7 @@
 """Training throughput of DistilBERT + LoRA on one GPU: loralab against Hugging Face Trainer with the
 lab's settings and with tuned ones, in one run of a few minutes.
 
-    python benchmarks/bench_gpu.py --data-dir ../shared/data [--json out.json] [--model-dir ../shared/models/all-MiniLM-L6-v2]
+    python benchmarks/bench_gpu.py --data-dir $LORALAB_DATA_DIR [--json out.json] [--model-dir <MiniLM folder>]
     python benchmarks/bench_gpu.py --tiny --data-dir <dir>    # the same code path, small, on a CPU
 
 It needs only ``<data-dir>/imdb/train.parquet``: no network, no pretrained model. The model is

@@ -2,7 +2,7 @@
 as one ``train.py -m`` multirun (with a cold token cache, then again with it warm), against the same
 12 jobs as separate ``python train.py`` runs (a shell loop; the first tokenizes). Reports wall time
 against the sum of the jobs' fit times (``train_seconds`` in each metrics.json).
-``python benchmarks/bench_sweep.py --data-dir ../shared/data [--json out.json]``
+``python benchmarks/bench_sweep.py --data-dir $LORALAB_DATA_DIR [--json out.json]``
 """
 
 from __future__ import annotations

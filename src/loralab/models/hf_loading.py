@@ -18,7 +18,7 @@ def load_from_hub_or_folder(name_or_path: str, what: str, load: Callable[[str], 
     if not local and not offline_mode() and not hub_reachable():
         raise FileNotFoundError(
             f"{what} {name_or_path!r} is not a local folder and the Hugging Face Hub is unreachable; "
-            "pass model.backbone=<local folder> (e.g. ../shared/models/all-MiniLM-L6-v2)"
+            "pass model.backbone=<local folder> (a saved Hugging Face model, e.g. all-MiniLM-L6-v2)"
         )
     try:
         return load(name_or_path)
