@@ -210,7 +210,7 @@ def test_resume_refuses_recorded_overrides_that_select_code(runs, tmp_path, over
 def _outputs(run: Path, out: Path, cache: str, base: Path | None = None) -> dict:
     """Predictions, test metrics and the exported merged tensors of ``run``."""
     extra = [f"model.pretrained={base}"] if base else []
-    metrics = evaluate_run(run, CONFIG_DIR, [cache, *extra])
+    metrics = evaluate_run(run, CONFIG_DIR, [cache, *extra], force=True)  # a moved copy holds the earlier result
     exported = export_merged(run, out, base=base)
     weights = sorted(exported.glob("*.safetensors"))
     return {

@@ -95,10 +95,11 @@ def resume_arguments(argv: list[str]) -> list[str]:
         raise FileNotFoundError(
             f"resume={run_dir}: no {LAST_CHECKPOINT} (the run stopped before its first epoch ended); start it again instead"
         )
+    recorded = recorded_overrides(overrides_file)  # what selects code is refused first, finished run or not
     argv = refuse_rerun_of_finished(run_dir, argv)
     new = [arg for arg in argv if not arg.startswith(RESUME_PREFIX)]
     new_keys = {override_key(arg) for arg in new} | {"ckpt_path"}
-    original = [o for o in recorded_overrides(overrides_file) if override_key(o) not in new_keys]
+    original = [o for o in recorded if override_key(o) not in new_keys]
     return [*original, *new, f"hydra.run.dir={run_dir}", f"ckpt_path={checkpoint}"]
 
 

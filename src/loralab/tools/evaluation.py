@@ -14,7 +14,7 @@ from pathlib import Path
 import lightning as L
 from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig, OmegaConf, open_dict
 
 from loralab.atomic_files import atomic_write_json
 from loralab.data import TextClassificationDataModule
@@ -30,11 +30,16 @@ from loralab.training.config_schema import check_config
 PATH_SETTINGS = {"paths.data_dir": "data_dir", "seed": "seed"}
 
 
-def compose_user_config(config_dir: Path, overrides: list[str]) -> DictConfig:
-    """loralab's ``conf/`` with the user's overrides: the defaults for anything the run does not fix."""
+def compose_user_config(config_dir: Path, overrides: list[str], run_dir: Path) -> DictConfig:
+    """loralab's ``conf/`` with the user's overrides: the defaults for anything the run does not fix.
+    The run folder stands in for Hydra's output folder, which keys such as ``trainer.default_root_dir``
+    point at (there is no Hydra run here to set it)."""
     GlobalHydra.instance().clear()
     with initialize_config_dir(config_dir=str(config_dir.resolve()), version_base="1.3"):
-        return compose(config_name="train", overrides=overrides)
+        cfg = compose(config_name="train", overrides=overrides)
+    with open_dict(cfg):
+        cfg.paths.output_dir = str(run_dir)
+    return cfg
 
 
 def data_for_eval(recorded: dict, cfg: DictConfig, overrides: list[str]) -> dict:
@@ -61,7 +66,7 @@ def evaluate_run(
     also written to ``<run>/eval/<data>_<split>.json``, which is kept if it exists unless ``force``."""
     run_dir = Path(run_dir)
     base, overrides = take_base_argument(list(overrides))
-    cfg = compose_user_config(Path(config_dir), overrides)
+    cfg = compose_user_config(Path(config_dir), overrides, run_dir)
     check_config(cfg)
     run = open_run(run_dir, base)
     data = data_for_eval(run.description["data"], cfg, overrides)
