@@ -6,7 +6,11 @@ import os
 import subprocess
 import sys
 
+import pytest
 from conftest import PROJECT_ROOT, save_tiny_distilbert, sentiment_rows, write_parquet
+
+# Runs the entry points in subprocesses: the full suite, not the fast tier (CONTRIBUTING.md).
+pytestmark = pytest.mark.integration
 
 # The compiled rows run the same code with model.compile=true (tested in test_peft_models.py); on
 # two CPU cores their compilation alone would take minutes.

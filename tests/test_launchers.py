@@ -4,9 +4,13 @@ resumable Optuna search, DDP over two CPU processes, and a SLURM launcher config
 import csv
 import json
 
+import pytest
 from conftest import PROJECT_ROOT, compose_train_config, tiny_run_overrides
 from omegaconf import OmegaConf
 from test_sweep_summary import run_train
+
+# Runs the entry points in subprocesses: the full suite, not the fast tier (CONTRIBUTING.md).
+pytestmark = pytest.mark.integration
 
 
 def test_joblib_runs_the_jobs_in_parallel_processes(tiny_data_dir, tmp_path):

@@ -41,6 +41,7 @@ def run_python(args, cwd, tmp_path, timeout=300):
     return result.stdout
 
 
+@pytest.mark.integration
 def test_console_train_then_the_api_loads_and_predicts_from_another_folder(tiny_data_dir, tmp_path):
     elsewhere = tmp_path / "notebooks"
     elsewhere.mkdir()

@@ -5,6 +5,7 @@ import os
 import subprocess
 import sys
 
+import pytest
 from conftest import PROJECT_ROOT, quiet_run_overrides, save_tiny_distilbert
 from transformers import AutoModelForSequenceClassification
 
@@ -13,6 +14,7 @@ from loralab.quiet_console import LOAD_REPORT, TRANSFORMERS_LOAD_LOGGER, filter_
 NOISE = ["LeafSpec", "litlogger", "LOAD REPORT", "is_gradient_checkpointing"]
 
 
+@pytest.mark.integration
 def test_a_training_console_has_no_library_noise_but_keeps_real_warnings(tiny_data_dir, tmp_path):
     # A checkpoint without the classification head: transformers reports the new head on loading.
     backbone = tmp_path / "encoder"

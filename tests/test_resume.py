@@ -26,6 +26,9 @@ from loralab.training.classification_module import TextClassificationModule
 from loralab.training.experiment import train
 from loralab.training.frozen_base import FROZEN_BASE_KEY
 
+# Runs the entry points in subprocesses: the full suite, not the fast tier (CONTRIBUTING.md).
+pytestmark = pytest.mark.integration
+
 # One torch thread: on a busy machine two threads spin-waiting on each other made a tiny DistilBERT's
 # step 35 times slower (2.3 s against 0.065 s, 2-core CPU under load 12); every run of a test the same.
 _ONE_THREAD = {**os.environ, "OMP_NUM_THREADS": "1"}

@@ -25,6 +25,9 @@ from loralab.tools.merged_export import export_merged
 from loralab.tools.prediction import predict_texts
 from loralab.training.experiment import train
 
+# Runs the entry points in subprocesses: the full suite, not the fast tier (CONTRIBUTING.md).
+pytestmark = pytest.mark.integration
+
 CONFIG_DIR = PROJECT_ROOT / "conf"
 TEXTS = ["great superb film", "awful waste of a plot", "the actors and the story"]
 

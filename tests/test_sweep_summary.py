@@ -18,6 +18,9 @@ from loralab.sweeps.job_folders import SWEEP_SIZE_VARIABLE, job_folder_name, swe
 from loralab.sweeps.plot import MIN_ACCURACY_SPAN, sweep_figure
 from loralab.sweeps.summary import group_rows
 
+# Runs the entry points in subprocesses: the full suite, not the fast tier (CONTRIBUTING.md).
+pytestmark = pytest.mark.integration
+
 
 def run_train(args, tmp_path, timeout=600):
     """``train.py`` as a user runs it, offline, with its own cache."""

@@ -118,6 +118,7 @@ def test_clipping_under_mixed_precision_steps_adamw_unfused(tiny_data_dir, tmp_p
     assert trainer.optimizers[0].defaults["fused"] is (clip == "null")
 
 
+@pytest.mark.integration
 def test_train_py_entry_point(tiny_data_dir, tmp_path):
     run_dir = tmp_path / "cli_run"
     overrides = tiny_run_overrides(tiny_data_dir) + ["data=ag_news", "data.name=imdb", f"hydra.run.dir={run_dir}"]
@@ -143,6 +144,7 @@ def test_a_required_key_left_unset_is_named(tiny_data_dir, tmp_path):
         train(compose_train_config(tmp_path / "run", overrides))
 
 
+@pytest.mark.integration
 def test_an_output_folder_that_cannot_be_written_is_refused_in_one_line(tiny_data_dir, tmp_path):
     from loralab.callbacks.output_check import unwritable_reason
 

@@ -173,6 +173,7 @@ def test_corrupt_checkpoint_is_named(transfer_runs, tmp_path):
         train(compose_train_config(tmp_path / "run", overrides))
 
 
+@pytest.mark.integration
 def test_eval_and_predict_command_lines(transfer_runs):
     lora = str(transfer_runs["lora"])
     cache = f"paths.cache_dir={transfer_runs['lora'].parent / 'cache'}"
@@ -238,6 +239,7 @@ def test_exported_merged_model_serves_as_a_pretrained_run(transfer_runs, tmp_pat
     assert state["fc2.weight"].shape == (2, 8) and (out / "vocab.json").is_file()
 
 
+@pytest.mark.integration
 def test_export_py_says_what_it_wrote(transfer_runs, tmp_path):
     out = tmp_path / "merged_cli"
     result = subprocess.run(
