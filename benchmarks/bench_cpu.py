@@ -151,7 +151,7 @@ def plain_loop_epoch(cfg) -> float:
 LORALAB_RUNS = {
     "loralab": [],
     "loralab, no length grouping": ["data.group_by_length=false"],
-    "loralab, AdamW not fused (the default before)": ["optim.optimizer.fused=false"],
+    "loralab, AdamW not fused": ["optim.optimizer.fused=false"],
     "loralab, batch 256 (lever)": ["data.batch_size=256"],
 }
 
