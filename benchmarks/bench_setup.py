@@ -13,9 +13,9 @@ from omegaconf import DictConfig
 from step_timing import CUDA, EncoderShape
 
 DISTILBERT_QKV = "[q_lin,k_lin,v_lin]"
-FUSED_ADAMW = "optim.optimizer.fused=true"  # the default since these rows were measured
-FOREACH_ADAMW = "optim.optimizer.fused=false"  # the default before: the rows without FUSED_ADAMW ran so
-BUCKETS = "data.pad_to_multiple_of=64"  # model=lora_distilbert's default since these rows were measured
+FUSED_ADAMW = "optim.optimizer.fused=true"  # the presets' default, named so a row says what it ran
+FOREACH_ADAMW = "optim.optimizer.fused=false"  # rows recorded with foreach AdamW keep measuring that
+BUCKETS = "data.pad_to_multiple_of=64"  # model=lora_distilbert's default, named so a row says what it ran
 EXACT_LENGTHS = "data.pad_to_multiple_of=null"
 CHECKPOINTING = "model.net.gradient_checkpointing=true"
 # The optimizer the rows in docs/benchmarks were measured with (model=lora_distilbert's defaults then):
