@@ -5,6 +5,7 @@ size fixed in code, and a base outside the folder only when its sha256 is the re
 from __future__ import annotations
 
 import os
+import re
 import stat
 from pathlib import Path
 
@@ -141,6 +142,29 @@ def folder_tree(run_dir: str | Path, relative: str | Path, limit: int = 10_000) 
         if not path.is_dir():
             regular_file(path)
     return folder
+
+
+PLAIN_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
+
+
+def folder_output(run_dir: str | Path, folder: str, name: str) -> Path:
+    """``run_dir/folder/name`` for a tool to write: plain names (no separator, no ``..``), the
+    sub-folder a real folder of the run (made if missing, never a link), the file absent or
+    regular. Nothing a folder holds can aim the write elsewhere."""
+    for part in (folder, name):
+        if not PLAIN_NAME.match(part) or ".." in part:
+            raise RunFolderError(
+                f"{escaped(part)!r} is not a plain file name (letters, digits, _ . -); it cannot name a file of "
+                f"the run folder {escaped(run_dir)}"
+            )
+    target_dir = Path(run_dir) / folder
+    if target_dir.is_symlink() or (os.path.lexists(target_dir) and not target_dir.is_dir()):
+        raise RunFolderError(f"{escaped(target_dir)} is a link or a file; the run folder's {folder}/ must be a folder")
+    target_dir.mkdir(exist_ok=True)
+    target = target_dir / name
+    if target.is_symlink() or (os.path.lexists(target) and not target.is_file()):
+        raise RunFolderError(f"{escaped(target)} is a link or not a regular file; remove it, it is not the run's")
+    return target
 
 
 def verify_sha256(path: Path, expected: str, record: str) -> None:
