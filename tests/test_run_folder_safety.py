@@ -206,7 +206,7 @@ def test_resume_refuses_recorded_overrides_that_select_code(runs, tmp_path, over
     (run / ".hydra" / "overrides.yaml").write_text(
         recorded + f"- {json.dumps(override.replace('MARKER', str(marker)))}\n"
     )
-    _assert_refused(_cli("train.py", f"resume={run}"), ".hydra/overrides.yaml", *names)
+    _assert_refused(_cli("train.py", f"resume={run}", runs["cache"]), ".hydra/overrides.yaml", *names)
     assert not marker.exists()
 
 
