@@ -11,6 +11,7 @@ from typing import TypeVar
 from omegaconf.errors import MissingMandatoryValue
 
 from loralab.atomic_files import WRITE_ERRNOS, WriteError, write_error
+from loralab.terminal_text import escaped
 
 T = TypeVar("T")
 
@@ -47,5 +48,5 @@ def run_cli(main: Callable[[], T]) -> T:
             if not isinstance(error, WriteError):
                 error = write_error(Path(error.filename or "a file of the run"), error)
             message = error.strerror
-        print(f"error: {message}", file=sys.stderr)
+        print(f"error: {escaped(message)}", file=sys.stderr)  # it may quote a string from a handed-over file
         raise SystemExit(1) from None
