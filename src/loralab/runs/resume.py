@@ -132,6 +132,11 @@ def check_resumable_folder(run_dir: Path) -> None:
                 )
             if name in files:
                 regular_file(path)
+                if os.lstat(path).st_nlink > 1:  # Hydra rewrites .hydra/*.yaml and appends to train.log in place
+                    raise RunFolderError(
+                        f"resume={escaped(run_dir)}: {escaped(path)} has other hard links; a file written in place "
+                        "would change them too (copy the folder with cp -r to separate them)"
+                    )
 
 
 _data_named_by: str | None = None
