@@ -157,9 +157,9 @@ def _lock_is_a_fifo(run, outside):
 
 
 def _hard_link_to_a_file_outside(run, outside):
-    (run / ".hydra" / "config.yaml").unlink()
-    os.link(outside / "file.ckpt", run / ".hydra" / "config.yaml")  # Hydra rewrites it in place
-    return ["config.yaml", "hard link"]
+    (run / "train.log").unlink(missing_ok=True)
+    os.link(outside / "file.ckpt", run / "train.log")  # Hydra's log handler appends to it in place
+    return ["train.log", "hard link"]
 
 
 def _sparse_overrides(run, outside):

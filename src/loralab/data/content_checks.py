@@ -27,10 +27,13 @@ def content_not_quoted(named_by: str | None) -> Iterator[None]:
     if named_by is None:
         yield
         return
+    from loralab.runs.safe_paths import RunFolderError
     from loralab.terminal_text import escaped
 
     try:
         yield
+    except RunFolderError:  # about a file's kind or place, never its content
+        raise
     except FileNotFoundError as error:
         raise FileNotFoundError(escaped(error)) from None
     except Exception as error:

@@ -139,13 +139,13 @@ def check_resumable_folder(run_dir: Path) -> None:
                     )
 
 
-_data_named_by: str | None = None
+_data_named_by: dict[Path, str] = {}  # resumed run folder -> its overrides file, when it chose the data
 
 
-def data_named_by_folder() -> str | None:
-    """The overrides file of the run being resumed when it chose the data files, else None: errors
-    about those files then name them without quoting what they hold (it may be any file)."""
-    return _data_named_by
+def data_named_by_folder(output_dir: str | Path) -> str | None:
+    """The overrides file of ``output_dir`` when it is a resumed run whose folder chose the data
+    files, else None: errors about those files then name them without quoting what they hold."""
+    return _data_named_by.get(Path(output_dir).resolve())
 
 
 def resume_arguments(argv: list[str]) -> list[str]:
@@ -173,8 +173,8 @@ def resume_arguments(argv: list[str]) -> list[str]:
     original = recorded_overrides(overrides_file, retyped=new_keys)
     argv = refuse_rerun_of_finished(run_dir, argv)
     new = [arg for arg in argv if not arg.startswith(RESUME_PREFIX)]
-    global _data_named_by
-    _data_named_by = str(overrides_file) if any(override_key(o) in DATA_PATHS for o in original) else None
+    if any(override_key(o) in DATA_PATHS for o in original):
+        _data_named_by[run_dir.resolve()] = str(overrides_file)
     return [*original, *new, f"hydra.run.dir={run_dir}", f"ckpt_path={checkpoint}"]
 
 

@@ -19,7 +19,7 @@ from loralab.training.classification_module import TextClassificationModule
 
 def build_datamodule(cfg: DictConfig) -> TextClassificationDataModule:
     """The DataModule with its data loaded and tokenizer fitted (the model's size depends on it)."""
-    with content_not_quoted(data_named_by_folder()):
+    with content_not_quoted(data_named_by_folder(cfg.paths.output_dir)):
         datamodule = instantiate(cfg.data, tokenizer=instantiate(cfg.model.tokenizer))
         datamodule.prepare_data()
         datamodule.setup("fit")
