@@ -18,6 +18,7 @@ from typing import Any
 
 from loralab.atomic_files import atomic_write_json
 from loralab.runs.safe_paths import RunFolderError, folder_file
+from loralab.terminal_text import escaped
 
 RUN_CONFIG_FILE = "run_config.json"
 FORMAT = 1
@@ -29,6 +30,14 @@ DTYPES = ("float32", "float16", "bfloat16")
 SCALING = ("standard", "rslora", "lab")
 LORA_KIND = {"textclassifier": "loralab", "hf_classifier": "peft"}
 SHA256 = re.compile(r"^[0-9a-f]{64}$")
+# LoRA targets and pattern keys are recorded as the full module names they matched (runs/run_model.py):
+# plain dotted names, compared as strings, so nothing from a folder is ever compiled as a regex.
+MODULE_NAME = re.compile(r"[A-Za-z0-9_]+(\.[A-Za-z0-9_]+)*")
+MODULE_NAME_LENGTH = 256
+MODULE_NAME_COUNT = 10_000
+RANK_LIMIT = 65_536  # a LoRA rank above a layer's width adds nothing
+ALPHA_LIMIT = 1e6
+CLASS_LIMIT = 100_000  # a head of this many classes; more is a crafted size, not a data set
 HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
 
 
@@ -117,18 +126,46 @@ class _Reader:
 
         return check
 
-    def strings(self, value: Any, key: str) -> None:
-        items = [value] if isinstance(value, str) else value
-        if not isinstance(items, list) or not all(isinstance(item, str) for item in items):
-            raise self.fail(key, "must be a string or a list of strings")
+    def module_name(self, name: Any, key: str) -> None:
+        if not isinstance(name, str) or len(name) > MODULE_NAME_LENGTH or not MODULE_NAME.fullmatch(name):
+            shown = escaped(repr(name))
+            raise self.fail(
+                key,
+                f"is {shown[:60]}{'...' if len(shown) > 60 else ''}, not a plain dotted module name (letters, digits, _ "
+                f"and ., at most {MODULE_NAME_LENGTH} characters): a run records the modules its patterns matched, "
+                "never a pattern (retrain with this version of loralab)",
+            )
 
-    def numbers_by_name(self, value: Any, key: str) -> None:
-        if value is None:
-            return
-        if not isinstance(value, dict) or not all(
-            isinstance(v, (int, float)) and not isinstance(v, bool) for v in value.values()
-        ):
-            raise self.fail(key, "must be an object of numbers")
+    def module_names(self, value: Any, key: str) -> None:
+        if not isinstance(value, list) or len(value) > MODULE_NAME_COUNT:
+            raise self.fail(key, f"must be a list of at most {MODULE_NAME_COUNT} module names")
+        for index, name in enumerate(value):
+            self.module_name(name, f"{key}[{index}]")
+
+    def by_module_name(self, check_value: Any) -> Any:
+        """An object of module names to values that each pass ``check_value`` (rank_pattern...)."""
+
+        def check(value: Any, key: str) -> None:
+            if value is None:
+                return
+            if not isinstance(value, dict) or len(value) > MODULE_NAME_COUNT:
+                raise self.fail(key, f"must be an object of at most {MODULE_NAME_COUNT} module names to numbers")
+            for name, number in value.items():
+                self.module_name(name, f"{key} key")
+                check_value(number, f"{key}.{name}")
+
+        return check
+
+    def in_range(self, low: float, high: float, integer: bool = False, optional: bool = False) -> Any:
+        def check(value: Any, key: str) -> None:
+            if value is None and optional:
+                return
+            kinds = int if integer else (int, float)
+            if isinstance(value, bool) or not isinstance(value, kinds) or not low <= value <= high:
+                what = "an integer" if integer else "a number"
+                raise self.fail(key, f"is {escaped(repr(value))[:40]}, not {what} from {low:g} to {high:g}")
+
+        return check
 
     def plain(self, value: Any, key: str) -> None:
         """A scalar or a list of scalars: what a data setting holds."""
@@ -181,7 +218,7 @@ def read_run_config(run_dir: str | Path) -> dict:
         tokenizer = {
             "kind": read.one_of(("pretrained",)),
             "folder": read.of_type(str),
-            "max_length": read.of_type(int, optional=True),
+            "max_length": read.in_range(1, 1 << 20, integer=True, optional=True),
         }
         base = {
             "path": read.of_type(str, optional=True),
@@ -191,15 +228,15 @@ def read_run_config(run_dir: str | Path) -> dict:
     lora = {
         "kind": read.one_of((LORA_KIND[family],)),
         "adapter": read.of_type(str),
-        "target_modules": read.strings,
-        "rank": read.of_type(int),
-        "alpha": read.of_type(int, float),
-        "dropout": read.of_type(int, float),
+        "target_modules": read.module_names,
+        "rank": read.in_range(1, RANK_LIMIT, integer=True),
+        "alpha": read.in_range(0, ALPHA_LIMIT),
+        "dropout": read.in_range(0, 0.999),
         "scaling": read.one_of(SCALING),
-        "modules_to_save": read.strings,
+        "modules_to_save": read.module_names,
         "freeze_embeddings": read.of_type(bool),
-        "rank_pattern": read.numbers_by_name,
-        "alpha_pattern": read.numbers_by_name,
+        "rank_pattern": read.by_module_name(read.in_range(1, RANK_LIMIT, integer=True)),
+        "alpha_pattern": read.by_module_name(read.in_range(0, ALPHA_LIMIT)),
     }
 
     def section(allowed: dict, optional: bool = False) -> Any:
@@ -226,7 +263,7 @@ def read_run_config(run_dir: str | Path) -> dict:
         {
             "format": read.one_of((FORMAT,)),
             "family": read.one_of(tuple(LORA_KIND)),
-            "num_classes": read.of_type(int),
+            "num_classes": read.in_range(1, CLASS_LIMIT, integer=True),
             "label_names": label_names,
             "net": section(net),
             "tokenizer": section(tokenizer),
@@ -244,7 +281,9 @@ def read_run_config(run_dir: str | Path) -> dict:
             read.matching(SHA256)(digest, f"base.files.{name}")
             if "/" in name or "\\" in name or name.startswith("."):
                 raise read.fail(f"base.files.{name}", "must name a file of the backbone folder")
-    elif config["lora"] is not None and config["base"] is None:
+    if config["lora"] is not None and not config["lora"]["target_modules"]:
+        raise read.fail("lora.target_modules", "is empty (a LoRA run wraps at least one module)")
+    if family == "textclassifier" and config["lora"] is not None and config["base"] is None:
         raise read.fail("base", "is missing (a LoRA run needs its base)")
     return config
 
