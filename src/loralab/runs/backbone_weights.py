@@ -120,9 +120,10 @@ def _build(config: BackboneConfig, num_classes: int, attention: str | None, dtyp
 
 def build_backbone(
     folder: Path, recorded: dict[str, str], config: BackboneConfig, num_classes: int, net: dict, record: Path
-) -> nn.Module:
-    """The classifier of ``config``'s family with the backbone's tensors loaded; every tensor's
-    shape is checked against the header of its file before the network is allocated."""
+) -> tuple[nn.Module, set[str]]:
+    """The classifier of ``config``'s family with the backbone's tensors loaded, and the names of
+    its tensors the backbone does not hold (a new head: the run's own weights must hold them).
+    Every tensor's shape is checked against the header of its file before the network is allocated."""
     sources = tensor_sources(folder, recorded)
     with torch.device("meta"):
         skeleton = _build(config, num_classes, net["attn_implementation"], net["dtype"], record)
@@ -151,7 +152,8 @@ def build_backbone(
     del skeleton
     model = _build(config, num_classes, net["attn_implementation"], net["dtype"], record)
     _load(model, plan)
-    return model.train()  # as build_hf_classifier returns it; open_run sets eval mode
+    missing = set(own) - {key for names in plan.values() for key in names.values()}
+    return model.train(), missing  # train mode as build_hf_classifier returns it; open_run sets eval mode
 
 
 def _load(model: nn.Module, plan: dict[Path, dict[str, str]]) -> None:

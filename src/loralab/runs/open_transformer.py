@@ -16,6 +16,7 @@ from typing import Any
 
 from torch import nn
 
+from loralab.lora.peft_format import PEFT_MODEL_PREFIX
 from loralab.runs.run_config import RUN_CONFIG_FILE
 from loralab.runs.safe_paths import RunFolderError, folder_file, folder_tree
 from loralab.runs.safetensors_header import read_safetensors_header
@@ -54,7 +55,7 @@ def _load_checked(net: nn.Module, path: Path, tensors: Any) -> None:
         raise RunFolderError(f"cannot read {escaped(path)} ({escaped(error)}); the file is damaged") from None
 
 
-def _add_adapter(net: nn.Module, lora: dict, run_dir: Path, record: Path) -> nn.Module:
+def _add_adapter(net: nn.Module, lora: dict, run_dir: Path, record: Path, missing: set[str]) -> nn.Module:
     from peft.utils import get_peft_model_state_dict, set_peft_model_state_dict
 
     from loralab.models import apply_peft_lora
@@ -70,6 +71,13 @@ def _add_adapter(net: nn.Module, lora: dict, run_dir: Path, record: Path) -> nn.
     weights = folder_file(run_dir, Path(lora["adapter"]) / PEFT_WEIGHTS)
     expected = {name: tuple(tensor.shape) for name, tensor in get_peft_model_state_dict(net).items()}
     check_tensors_fit(weights, expected, record)
+    held = {name.removeprefix(PEFT_MODEL_PREFIX) for name in expected}
+    for name in sorted(missing - held):
+        raise RunFolderError(
+            f"{escaped(weights)}: tensor {PEFT_MODEL_PREFIX}{name} is missing, and the backbone's weights do not hold "
+            f"{name} either: the opened network would not be the one trained (train with model.lora.modules_to_save "
+            "naming the new head)"
+        )
     _load_checked(net, weights, lambda tensors: set_peft_model_state_dict(net, tensors))
     return net
 
@@ -91,13 +99,13 @@ def _open(run_dir: Path, run: dict, base: str | Path | None) -> Any:
         )
     config = read_backbone_config(backbone / BACKBONE_CONFIG)
     tokenizer = open_run_tokenizer(tokenizer_dir, config, run["tokenizer"]["max_length"])
-    net = build_backbone(backbone, run["base"]["files"], config, run["num_classes"], run["net"], record)
+    net, missing = build_backbone(backbone, run["base"]["files"], config, run["num_classes"], run["net"], record)
     if run["lora"] is None:
         weights = folder_file(run_dir, MODEL_FILE)
         check_tensors_fit(weights, {name: tuple(t.shape) for name, t in net.state_dict().items()}, record)
         _load_checked(net, weights, lambda tensors: net.load_state_dict(tensors))
     else:
-        net = _add_adapter(net, run["lora"], run_dir, record)
+        net = _add_adapter(net, run["lora"], run_dir, record, missing)
     return OpenedRun(net.eval(), tokenizer, run["label_names"], run)
 
 
