@@ -129,9 +129,10 @@ def build_backbone(
         skeleton = _build(config, num_classes, net["attn_implementation"], net["dtype"], record)
     count = sum(parameter.numel() for parameter in skeleton.parameters())
     if count > PARAMETER_LIMIT:
+        sizes = ", ".join(key for key in config.settings if isinstance(config.settings[key], int))
         raise RunFolderError(
-            f"{escaped(config.path)}: its sizes make a network of {count} parameters, more than the {PARAMETER_LIMIT} "
-            "loralab opens; the backbone config is damaged or crafted"
+            f"{escaped(config.path)}: keys {sizes} make a network of {count} parameters, more than the "
+            f"{PARAMETER_LIMIT} loralab opens; the backbone config is damaged or crafted"
         )
     own = {key: tuple(value.shape) for key, value in skeleton.state_dict().items()}
     plan: dict[Path, dict[str, str]] = {}

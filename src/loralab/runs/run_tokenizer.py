@@ -128,9 +128,9 @@ def _expect(path: Path, value: Any, key: str, expected: dict) -> None:
             )
 
 
-def read_tokenizer_json(path: Path, settings: dict) -> dict[str, int]:
-    """The vocabulary of ``tokenizer.json``, once its pipeline is checked to be the BERT pipeline
-    with ``settings`` (normalizer flags are taken from the file: they are what ran in training)."""
+def read_tokenizer_json(path: Path, settings: dict) -> tuple[dict[str, int], list[dict]]:
+    """The vocabulary and added tokens of ``tokenizer.json``, once its pipeline is checked to be the
+    BERT pipeline (normalizer flags are taken into ``settings``: they are what ran in training)."""
     data = _read_json(path, VOCABULARY_LIMIT)
     model = data.get("model")
     _expect(path, model, "model", WORDPIECE)
@@ -164,18 +164,23 @@ def read_tokenizer_json(path: Path, settings: dict) -> dict[str, int]:
     if processor.get("single") != single:
         raise _fail(path, "post_processor.single", "must be [CLS] $A [SEP] with the tokenizer's own special tokens")
     added = data.get("added_tokens") or []
+    if not isinstance(added, list) or not all(isinstance(token, dict) for token in added):
+        raise _fail(path, "added_tokens", "must be a list of objects")
+    return vocab, added
+
+
+def _check_added_tokens(path: Path, added: list[dict], vocab: dict[str, int], settings: dict) -> None:
+    """Added tokens are matched before the pipeline runs: only the special tokens, with their own ids."""
     specials = {settings[key] for key in SPECIAL_TOKENS}
-    if not isinstance(added, list):
-        raise _fail(path, "added_tokens", "must be a list")
     for index, token in enumerate(added):
-        content = token.get("content") if isinstance(token, dict) else None
-        if content not in specials or token.get("id") != vocab.get(content):
+        content = token.get("content")
+        if content not in specials or token.get("id") != vocab.get(content) or token.get("special") is not True:
             raise _fail(
                 path,
                 f"added_tokens[{index}]",
-                f"is {escaped(repr(content))[:80]}: only the special tokens of {TOKENIZER_CONFIG}, with their vocabulary ids",
+                f"is {escaped(repr(content))[:80]}: only the special tokens of {TOKENIZER_CONFIG}, with their "
+                "vocabulary ids, may be added tokens",
             )
-    return vocab
 
 
 def open_run_tokenizer(folder: Path, backbone: BackboneConfig, max_length: int | None) -> Any:
@@ -192,9 +197,10 @@ def open_run_tokenizer(folder: Path, backbone: BackboneConfig, max_length: int |
         for key in SPECIAL_TOKENS:
             if key in specials:
                 settings[key] = _token(folder / SPECIAL_TOKENS_MAP, key, specials[key])
+    added: list[dict] = []
     if (folder / TOKENIZER_JSON).exists():
         vocabulary_path = folder / TOKENIZER_JSON
-        vocab = read_tokenizer_json(vocabulary_path, settings)
+        vocab, added = read_tokenizer_json(vocabulary_path, settings)
     elif (folder / VOCAB_TXT).exists():
         vocabulary_path = folder / VOCAB_TXT
         vocab = read_vocab_txt(vocabulary_path)
@@ -208,6 +214,7 @@ def open_run_tokenizer(folder: Path, backbone: BackboneConfig, max_length: int |
             raise _fail(
                 source, key, f"is {escaped(settings[key])}, which is not in the vocabulary of {vocabulary_path.name}"
             )
+    _check_added_tokens(vocabulary_path, added, vocab, settings)
     if len(vocab) > backbone.vocab_size:
         raise _fail(
             vocabulary_path,
