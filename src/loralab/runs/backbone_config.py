@@ -64,6 +64,7 @@ def _fraction(low: float, high: float) -> Callable[[Any], str | None]:
             return f"must be a number from {low} to {high}"
         return None if low <= value <= high else f"must be a number from {low} to {high}"
 
+    check.as_float = True  # the config classes type these float: a 0 in the file is kept as 0.0
     return check
 
 
@@ -177,11 +178,12 @@ class BackboneConfig:
     def build(self, num_classes: int) -> Any:
         """The family's own config class, from the kept settings only."""
         import transformers
+        from huggingface_hub.errors import StrictDataclassError
 
         config_class = getattr(transformers, self.family.config_class)
         try:
             return config_class(**self.settings, num_labels=num_classes)
-        except (TypeError, ValueError) as error:  # the strict dataclass's own checks
+        except (TypeError, ValueError, StrictDataclassError) as error:  # the strict dataclass's own checks
             raise self._fail("(settings)", f"are refused by {self.family.config_class} ({escaped(error)})") from None
 
     def _fail(self, key: str, problem: str) -> RunFolderError:
@@ -223,7 +225,7 @@ def read_backbone_config(path: str | Path) -> BackboneConfig:
     path = Path(path)
     try:
         config = json.loads(read_text_capped(path, CONFIG_LIMIT))
-    except json.JSONDecodeError as error:
+    except (json.JSONDecodeError, RecursionError) as error:
         raise RunFolderError(f"{escaped(path)}: not readable JSON ({error}); the backbone config is damaged") from None
     if not isinstance(config, dict):
         raise _fail(path, "(top level)", "must be an object")
@@ -257,7 +259,8 @@ def read_backbone_config(path: str | Path) -> BackboneConfig:
             problem = check(config[key])
             if problem:
                 raise _fail(path, key, f"is {escaped(repr(config[key]))[:80]}: it {problem}")
-            settings[key] = config[key]
+            value = config[key]
+            settings[key] = float(value) if getattr(check, "as_float", False) and value is not None else value
     backbone = BackboneConfig(path, model_type, settings)
     width, heads = settings.get(family.width, 768), settings.get(family.heads, 12)
     if width % heads:

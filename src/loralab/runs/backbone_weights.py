@@ -50,7 +50,7 @@ def check_index(path: Path, recorded: dict[str, str]) -> None:
     and holds the tensors the index says it does."""
     try:
         index = json.loads(read_text_capped(path, INDEX_LIMIT))
-    except json.JSONDecodeError as error:
+    except (json.JSONDecodeError, RecursionError) as error:
         raise RunFolderError(f"{escaped(path)}: not readable JSON ({error}); the index is damaged") from None
     weight_map = index.get("weight_map") if isinstance(index, dict) else None
     if not isinstance(weight_map, dict):

@@ -32,7 +32,7 @@ TOKENIZER_JSON = "tokenizer.json"
 VOCAB_TXT = "vocab.txt"
 SPECIAL_TOKENS_MAP = "special_tokens_map.json"
 SETTINGS_LIMIT = 1 << 20
-VOCABULARY_LIMIT = 64 << 20  # bert-base-multilingual's tokenizer.json is 3 MB
+VOCABULARY_LIMIT = 32 << 20  # bert-base-multilingual's tokenizer.json is 3 MB
 VOCABULARY_SIZE = 1_000_000
 TOKEN_LENGTH = 200
 LENGTH_LIMIT = 1 << 100  # transformers writes 1e30 for "no limit"
@@ -53,7 +53,7 @@ def _fail(path: Path, key: str, problem: str) -> RunFolderError:
 def _read_json(path: Path, limit: int) -> Any:
     try:
         value = json.loads(read_text_capped(path, limit))
-    except json.JSONDecodeError as error:
+    except (json.JSONDecodeError, RecursionError) as error:
         raise RunFolderError(f"{escaped(path)}: not readable JSON ({error}); the file is damaged") from None
     if not isinstance(value, dict):
         raise _fail(path, "(top level)", "must be an object")
