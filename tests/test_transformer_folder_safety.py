@@ -66,6 +66,33 @@ def save_tiny_bert(folder: Path) -> Path:
     return folder
 
 
+def save_tiny_roberta(folder: Path) -> Path:
+    """A 2-layer, 32-wide RoBERTa with a byte-level BPE tokenizer learnt from the tiny data's words."""
+    from tokenizers import ByteLevelBPETokenizer
+    from transformers import RobertaConfig, RobertaForSequenceClassification, RobertaTokenizer
+
+    folder.mkdir(parents=True, exist_ok=True)
+    specials = ["<s>", "<pad>", "</s>", "<unk>", "<mask>"]
+    words = POSITIVE + NEGATIVE + FILLER + [w for t in TOPICS for w in t] + ["Really!", "Yes.", "<br />"]
+    bpe = ByteLevelBPETokenizer()
+    bpe.train_from_iterator([" ".join(words)] * 4, vocab_size=400, min_frequency=1, special_tokens=specials)
+    bpe.save_model(str(folder))
+    RobertaTokenizer(
+        vocab=str(folder / "vocab.json"), merges=str(folder / "merges.txt"), model_max_length=60
+    ).save_pretrained(folder)
+    torch.manual_seed(2)
+    config = RobertaConfig(
+        vocab_size=bpe.get_vocab_size(),
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=64,
+    )
+    RobertaForSequenceClassification(config).save_pretrained(folder)
+    return folder
+
+
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
     """Finished runs under ``<root>/runs`` on tiny backbones in ``<root>/distilbert`` and
@@ -74,6 +101,7 @@ def runs(tmp_path_factory):
     data_dir = write_tiny_data(root / "data")
     cache = f"paths.cache_dir={root / 'cache'}"
     distilbert, bert = save_tiny_distilbert(root / "distilbert"), save_tiny_bert(root / "bert")
+    roberta = save_tiny_roberta(root / "roberta")
     common = quiet_run_overrides(data_dir) + [cache, "trainer.max_epochs=1", "optim.optimizer.lr=3e-3"]
     recipes = {
         # lab_peft's regex over q_lin/k_lin/v_lin, and a rank pattern for k_lin
@@ -94,6 +122,7 @@ def runs(tmp_path_factory):
             "model.lora.alpha_pattern={value: 4}",
         ],
         "distilbert_full": ["model=distilbert", f"model.backbone={distilbert}"],
+        "roberta_peft": ["model=lora_bert", f"model.backbone={roberta}", "model.lora.rank=4"],
     }
     nets = {}
     real_save = experiment.save_run_model
@@ -113,7 +142,8 @@ def runs(tmp_path_factory):
     ]
     experiment.train(compose_train_config(root / "runs" / "textclassifier", text_classifier))
     folders = {name: root / "runs" / name for name in [*recipes, "textclassifier"]}
-    return {"root": root, "cache": cache, "distilbert": distilbert, "bert": bert, "nets": nets, **folders}
+    backbones = {"distilbert": distilbert, "bert": bert, "roberta": roberta}
+    return {"root": root, "cache": cache, **backbones, "nets": nets, **folders}
 
 
 def _limit_memory() -> None:
@@ -356,6 +386,18 @@ CASES = {
         "export",
         ["adapter_model.safetensors", "base_model.model.distilbert.transformer.layer.0.attention.q_lin.lora_A.weight"],
     ),
+    "roberta_tokenizer_normalizer": (
+        "roberta_peft",
+        _replace_chain,
+        "predict",
+        ["tokenizer.json", "normalizer", "must be null"],
+    ),
+    "roberta_config_token_id": (
+        "roberta_peft",
+        _edit_config(lambda c: c.update(bos_token_id=10**9)),
+        "predict",
+        ["config.json", "bos_token_id"],
+    ),
     "model_tensor_misshaped": (
         "distilbert_full",
         _misshaped_model_tensor,
@@ -429,7 +471,9 @@ def _logits(net, tokenizer, texts=TEXTS) -> torch.Tensor:
         return net(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits
 
 
-@pytest.mark.parametrize(("name", "backbone"), [("distilbert_peft", "distilbert"), ("bert_peft", "bert")])
+@pytest.mark.parametrize(
+    ("name", "backbone"), [("distilbert_peft", "distilbert"), ("bert_peft", "bert"), ("roberta_peft", "roberta")]
+)
 def test_a_reopened_run_gives_the_logits_training_ended_with(runs, name, backbone):
     """Regex targets and patterns are recorded as the module names they matched; PEFT's matching
     of those names rebuilds the same adapters, and the rebuilt tokenizer tokenizes as the backbone's."""
@@ -437,17 +481,21 @@ def test_a_reopened_run_gives_the_logits_training_ended_with(runs, name, backbon
 
     lora = json.loads((runs[name] / "run_config.json").read_text())["lora"]
     assert all(target.count(".") >= 3 for target in lora["target_modules"])  # full names, no pattern
-    assert lora["rank_pattern"] or lora["alpha_pattern"]
+    assert lora["rank_pattern"] or lora["alpha_pattern"] or name == "roberta_peft"
     opened = api.load_run(runs[name])
     own = AutoTokenizer.from_pretrained(runs[backbone])
-    assert opened.tokenizer.encode(TEXTS) == own(TEXTS, truncation=True, max_length=64)["input_ids"]
+    texts = [*TEXTS, "word " * 80, " <mask> and [MASK] </s>"]  # cut at the usable positions
+    assert (
+        opened.tokenizer.encode(texts)
+        == own(texts, truncation=True, max_length=opened.tokenizer.max_length)["input_ids"]
+    )
     trained = runs["nets"][name]
     torch.testing.assert_close(
         _logits(opened.net, opened.tokenizer), _logits(trained, opened.tokenizer), atol=0, rtol=0
     )
 
 
-@pytest.mark.parametrize("name", ["distilbert_peft", "bert_peft", "distilbert_full"])
+@pytest.mark.parametrize("name", ["distilbert_peft", "bert_peft", "distilbert_full", "roberta_peft"])
 def test_a_moved_transformer_run_predicts_the_same(runs, tmp_path, name):
     """Moved with its backbone (the relative path holds), then alone (the backbone given as
     model.pretrained=): the same output, line for line."""

@@ -101,33 +101,45 @@ class Family:
     heads: str
     vocabulary: str = "vocab_size"
     positions: str = "max_position_embeddings"
+    positions_after_padding: bool = False  # RoBERTa numbers positions from pad_token_id + 1
 
+
+BERT_KEYS = {
+    "vocab_size": VOCABULARY,
+    "hidden_size": WIDTH,
+    "num_hidden_layers": LAYERS,
+    "num_attention_heads": HEADS,
+    "intermediate_size": _integer(1, 65_536),
+    "hidden_act": _one_of(ACTIVATIONS),
+    "hidden_dropout_prob": DROPOUT,
+    "attention_probs_dropout_prob": DROPOUT,
+    "classifier_dropout": _optional(DROPOUT),
+    "max_position_embeddings": POSITIONS,
+    "type_vocab_size": _integer(1, 64),
+    "initializer_range": _fraction(0.0, 1.0),
+    "layer_norm_eps": _fraction(0.0, 1.0),
+    "pad_token_id": TOKEN_ID,
+    "is_decoder": _boolean,
+    "add_cross_attention": _boolean,
+}
 
 FAMILIES = {
     "bert": Family(
         "BertConfig",
         "BertTokenizer",
         "transformers.models.bert.modeling_bert",
-        {
-            "vocab_size": VOCABULARY,
-            "hidden_size": WIDTH,
-            "num_hidden_layers": LAYERS,
-            "num_attention_heads": HEADS,
-            "intermediate_size": _integer(1, 65_536),
-            "hidden_act": _one_of(ACTIVATIONS),
-            "hidden_dropout_prob": DROPOUT,
-            "attention_probs_dropout_prob": DROPOUT,
-            "classifier_dropout": _optional(DROPOUT),
-            "max_position_embeddings": POSITIONS,
-            "type_vocab_size": _integer(1, 64),
-            "initializer_range": _fraction(0.0, 1.0),
-            "layer_norm_eps": _fraction(0.0, 1.0),
-            "pad_token_id": TOKEN_ID,
-            "is_decoder": _boolean,
-            "add_cross_attention": _boolean,
-        },
+        BERT_KEYS,
         width="hidden_size",
         heads="num_attention_heads",
+    ),
+    "roberta": Family(
+        "RobertaConfig",
+        "RobertaTokenizer",
+        "transformers.models.roberta.modeling_roberta",
+        {**BERT_KEYS, "bos_token_id": TOKEN_ID, "eos_token_id": TOKEN_ID},
+        width="hidden_size",
+        heads="num_attention_heads",
+        positions_after_padding=True,
     ),
     "distilbert": Family(
         "DistilBertConfig",
@@ -172,8 +184,12 @@ class BackboneConfig:
         return self.settings.get(self.family.vocabulary, 30522)
 
     @property
-    def max_positions(self) -> int:
-        return self.settings.get(self.family.positions, 512)
+    def usable_positions(self) -> int:
+        """How many tokens an input may have: the position table, less RoBERTa's offset."""
+        positions = self.settings.get(self.family.positions, 512)
+        if self.family.positions_after_padding:
+            positions -= (self.settings.get("pad_token_id", 1) or 0) + 1  # RobertaConfig's pad is 1
+        return max(positions, 1)
 
     def build(self, num_classes: int) -> Any:
         """The family's own config class, from the kept settings only."""

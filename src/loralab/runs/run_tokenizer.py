@@ -3,22 +3,25 @@
 A ``tokenizer.json`` is a pipeline the tokenizers library runs as written: a chain of ``Replace``
 normalizers can grow a short text until memory runs out, and ``tokenizer_class`` picks which class
 reads the folder. Two ways out were open: accept ``tokenizer.json`` with an allow-list of component
-types and bounded growth, or rebuild. Rebuilding is chosen: the BERT family has one tokenizer
-(WordPiece behind ``BertNormalizer`` and ``BertPreTokenizer``), so the folder contributes only
-data, a vocabulary and a few checked settings, and the pipeline that runs is the one transformers'
-``BertTokenizer`` builds in code, whose growth is fixed (spaces around CJK characters). No
-component list has to be kept in step with the tokenizers library.
+types and bounded growth, or rebuild. Rebuilding is chosen: each model type loralab opens has one
+tokenizer (BERT and DistilBERT: WordPiece behind ``BertNormalizer`` and ``BertPreTokenizer``;
+RoBERTa: byte-level BPE), so the folder contributes only data, a vocabulary (and merges) and a few
+checked flags, and the pipeline that runs is the one transformers' own class for the model type
+builds in code, whose growth is fixed. No component list has to be kept in step with the
+tokenizers library.
 
-The vocabulary comes from ``tokenizer.json`` (what transformers 5 saves) or ``vocab.txt``. A
-``tokenizer.json`` is read as JSON only; its pipeline must be the one the rebuilt class runs (each
-other component is refused by key), so a run opens with the tokenization it was trained with, or
-not at all. ``tokenizer_config.json`` values are type-checked: lengths positive integers, special
-tokens strings of the vocabulary.
+The vocabulary comes from ``tokenizer.json`` (what transformers 5 saves), or ``vocab.txt`` for
+WordPiece. A ``tokenizer.json`` is read as JSON only; its pipeline must be the one the rebuilt class
+runs (each other component is refused by key), so a run opens with the tokenization it was trained
+with, or not at all. ``tokenizer_config.json`` values are type-checked: lengths positive integers,
+special tokens strings of the vocabulary.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -36,14 +39,33 @@ VOCABULARY_LIMIT = 32 << 20  # bert-base-multilingual's tokenizer.json is 3 MB
 VOCABULARY_SIZE = 1_000_000
 TOKEN_LENGTH = 200
 LENGTH_LIMIT = 1 << 100  # transformers writes 1e30 for "no limit"
-SPECIAL_TOKENS = {
+BERT_SPECIAL_TOKENS = {
     "unk_token": "[UNK]",
     "sep_token": "[SEP]",
     "pad_token": "[PAD]",
     "cls_token": "[CLS]",
     "mask_token": "[MASK]",
 }
+ROBERTA_SPECIAL_TOKENS = {
+    "bos_token": "<s>",
+    "eos_token": "</s>",
+    "unk_token": "<unk>",
+    "sep_token": "</s>",
+    "pad_token": "<pad>",
+    "cls_token": "<s>",
+    "mask_token": "<mask>",
+}
 WORDPIECE = {"type": "WordPiece", "continuing_subword_prefix": "##", "max_input_chars_per_word": 100}
+BPE = {
+    "type": "BPE",
+    "dropout": None,
+    "continuing_subword_prefix": "",
+    "end_of_word_suffix": "",
+    "fuse_unk": False,
+    "byte_fallback": False,
+    "ignore_merges": False,
+    "unk_token": None,
+}
 
 
 def _fail(path: Path, key: str, problem: str) -> RunFolderError:
@@ -80,7 +102,18 @@ def _flag(path: Path, config: dict, key: str, default: Any, optional: bool = Fal
     return value
 
 
-def read_tokenizer_config(path: Path) -> dict:
+@dataclass(frozen=True)
+class TokenizerKind:
+    """What a model type's tokenizer reads: its special tokens and flags (with their defaults) and
+    the reader of its ``tokenizer.json`` pipeline."""
+
+    special_tokens: dict[str, str]
+    flags: dict[str, Any]  # tokenizer_config.json flags the class takes; None: true, false or null
+    pipeline: Callable[[Path, dict, dict], tuple[dict[str, int], dict]]  # -> vocabulary, class arguments
+    reads_vocab_txt: bool
+
+
+def read_tokenizer_config(path: Path, kind: TokenizerKind) -> dict:
     """The settings of ``tokenizer_config.json`` that the rebuilt tokenizer uses, each checked."""
     config = _read_json(path, SETTINGS_LIMIT)
     length = config.get("model_max_length", LENGTH_LIMIT)
@@ -90,13 +123,10 @@ def read_tokenizer_config(path: Path) -> dict:
         raise _fail(path, "model_max_length", f"is {escaped(repr(length))[:80]}, not a positive integer")
     if "tokenizer_class" in config and not isinstance(config["tokenizer_class"], str):
         raise _fail(path, "tokenizer_class", "must be a class name (it is not used: the model type picks the class)")
-    settings = {
-        "model_max_length": length,
-        "do_lower_case": _flag(path, config, "do_lower_case", True),
-        "strip_accents": _flag(path, config, "strip_accents", None, optional=True),
-        "tokenize_chinese_chars": _flag(path, config, "tokenize_chinese_chars", True),
-    }
-    for key, default in SPECIAL_TOKENS.items():
+    settings = {"model_max_length": length}
+    for key, default in kind.flags.items():
+        settings[key] = _flag(path, config, key, default, optional=default is None)
+    for key, default in kind.special_tokens.items():
         settings[key] = _token(path, key, config.get(key, default))
     return settings
 
@@ -109,7 +139,7 @@ def read_vocab_txt(path: Path) -> dict[str, int]:
         raise _fail(path, "(lines)", f"holds {len(lines)} tokens, not 1 to {VOCABULARY_SIZE}")
     vocab: dict[str, int] = {}
     for index, token in enumerate(lines):
-        vocab.setdefault(token, index)  # BERT's own reader keeps the last; a duplicate is refused below
+        vocab.setdefault(token, index)
     if len(vocab) != len(lines):
         raise _fail(path, "(lines)", "holds a token twice")
     return vocab
@@ -123,34 +153,37 @@ def _expect(path: Path, value: Any, key: str, expected: dict) -> None:
             raise _fail(
                 path,
                 f"{key}.{name}",
-                f"is {escaped(repr(value.get(name)))[:80]}, but a BERT-family tokenizer has {wanted!r} "
+                f"is {escaped(repr(value.get(name)))[:80]}, but this model type's tokenizer has {wanted!r} "
                 "(the rebuilt tokenizer would not tokenize as the run was trained)",
             )
 
 
-def read_tokenizer_json(path: Path, settings: dict) -> tuple[dict[str, int], list[dict]]:
-    """The vocabulary and added tokens of ``tokenizer.json``, once its pipeline is checked to be the
-    BERT pipeline (normalizer flags are taken into ``settings``: they are what ran in training)."""
-    data = _read_json(path, VOCABULARY_LIMIT)
-    model = data.get("model")
-    _expect(path, model, "model", WORDPIECE)
+def _vocabulary(path: Path, model: dict) -> dict[str, int]:
     vocab = model.get("vocab")
     if not isinstance(vocab, dict) or not 0 < len(vocab) <= VOCABULARY_SIZE:
         raise _fail(path, "model.vocab", f"must map 1 to {VOCABULARY_SIZE} tokens to ids")
-    if sorted(vocab.values()) != list(range(len(vocab))) or any(isinstance(i, bool) for i in vocab.values()):
+    ids = list(vocab.values())
+    if any(isinstance(i, bool) or not isinstance(i, int) for i in ids) or sorted(ids) != list(range(len(vocab))):
         raise _fail(path, "model.vocab", "must number its tokens 0, 1, 2... each once")
+    return vocab
+
+
+def _wordpiece(path: Path, data: dict, settings: dict) -> tuple[dict[str, int], dict]:
+    """BERT's pipeline; the normalizer's flags are taken into ``settings`` (they ran in training)."""
+    model = data.get("model")
+    _expect(path, model, "model", WORDPIECE)
+    vocab = _vocabulary(path, model)
     if model.get("unk_token", settings["unk_token"]) != settings["unk_token"]:
         raise _fail(
             path, "model.unk_token", f"is not the unk_token {escaped(settings['unk_token'])} of {TOKENIZER_CONFIG}"
         )
     normalizer = data.get("normalizer")
-    if normalizer is not None:
-        _expect(path, normalizer, "normalizer", {"type": "BertNormalizer", "clean_text": True})
-        for key, name in (("lowercase", "do_lower_case"), ("handle_chinese_chars", "tokenize_chinese_chars")):
-            settings[name] = _flag(path, normalizer, key, settings[name])
-        settings["strip_accents"] = _flag(path, normalizer, "strip_accents", None, optional=True)
-    else:
+    if normalizer is None:
         raise _fail(path, "normalizer", "is null, but a BERT-family tokenizer normalizes (BertNormalizer)")
+    _expect(path, normalizer, "normalizer", {"type": "BertNormalizer", "clean_text": True})
+    for key, name in (("lowercase", "do_lower_case"), ("handle_chinese_chars", "tokenize_chinese_chars")):
+        settings[name] = _flag(path, normalizer, key, settings[name])
+    settings["strip_accents"] = _flag(path, normalizer, "strip_accents", None, optional=True)
     _expect(path, data.get("pre_tokenizer"), "pre_tokenizer", {"type": "BertPreTokenizer"})
     if data.get("decoder") is not None:
         _expect(path, data["decoder"], "decoder", {"type": "WordPiece", "prefix": "##"})
@@ -163,17 +196,61 @@ def read_tokenizer_json(path: Path, settings: dict) -> tuple[dict[str, int], lis
     ]
     if processor.get("single") != single:
         raise _fail(path, "post_processor.single", "must be [CLS] $A [SEP] with the tokenizer's own special tokens")
-    added = data.get("added_tokens") or []
-    if not isinstance(added, list) or not all(isinstance(token, dict) for token in added):
-        raise _fail(path, "added_tokens", "must be a list of objects")
-    return vocab, added
+    return vocab, {}
 
 
-def _check_added_tokens(path: Path, added: list[dict], vocab: dict[str, int], settings: dict) -> None:
+def _merges(path: Path, merges: Any) -> list[tuple[str, str]]:
+    if not isinstance(merges, list) or len(merges) > VOCABULARY_SIZE:
+        raise _fail(path, "model.merges", f"must be a list of at most {VOCABULARY_SIZE} merges")
+    pairs = []
+    for index, merge in enumerate(merges):
+        pair = merge.split(" ") if isinstance(merge, str) else merge
+        if not isinstance(pair, list) or len(pair) != 2 or not all(isinstance(part, str) and part for part in pair):
+            raise _fail(path, f"model.merges[{index}]", "must be two tokens")
+        pairs.append((pair[0], pair[1]))
+    return pairs
+
+
+def _byte_level_bpe(path: Path, data: dict, settings: dict) -> tuple[dict[str, int], dict]:
+    """RoBERTa's pipeline: byte-level BPE, no normalizer, ``<s> $A </s>``."""
+    model = data.get("model")
+    _expect(path, model, "model", BPE)
+    vocab = _vocabulary(path, model)
+    merges = _merges(path, model.get("merges"))
+    if data.get("normalizer") is not None:
+        raise _fail(path, "normalizer", "must be null: RoBERTa's tokenizer does not normalize")
+    pre = data.get("pre_tokenizer")
+    _expect(path, pre, "pre_tokenizer", {"type": "ByteLevel", "use_regex": True})
+    settings["add_prefix_space"] = _flag(path, pre, "add_prefix_space", settings["add_prefix_space"])
+    if data.get("decoder") is not None:
+        _expect(path, data["decoder"], "decoder", {"type": "ByteLevel"})
+    processor = data.get("post_processor")
+    _expect(path, processor, "post_processor", {"type": "RobertaProcessing"})
+    settings["trim_offsets"] = _flag(path, processor, "trim_offsets", settings["trim_offsets"])
+    for key, token in (("cls", settings["cls_token"]), ("sep", settings["sep_token"])):
+        if processor.get(key) != [token, vocab.get(token)]:
+            raise _fail(path, f"post_processor.{key}", f"must be [{escaped(token)!r}, its vocabulary id]")
+    return vocab, {"merges": merges}
+
+
+BERT = TokenizerKind(
+    BERT_SPECIAL_TOKENS,
+    {"do_lower_case": True, "strip_accents": None, "tokenize_chinese_chars": True},
+    _wordpiece,
+    reads_vocab_txt=True,
+)
+ROBERTA = TokenizerKind(
+    ROBERTA_SPECIAL_TOKENS, {"add_prefix_space": False, "trim_offsets": True}, _byte_level_bpe, reads_vocab_txt=False
+)
+KINDS = {"BertTokenizer": BERT, "DistilBertTokenizer": BERT, "RobertaTokenizer": ROBERTA}
+
+
+def _check_added_tokens(path: Path, added: Any, vocab: dict[str, int], specials: set[str]) -> None:
     """Added tokens are matched before the pipeline runs: only the special tokens, with their own ids."""
-    specials = {settings[key] for key in SPECIAL_TOKENS}
+    if not isinstance(added, list):
+        raise _fail(path, "added_tokens", "must be a list")
     for index, token in enumerate(added):
-        content = token.get("content")
+        content = token.get("content") if isinstance(token, dict) else None
         if content not in specials or token.get("id") != vocab.get(content) or token.get("special") is not True:
             raise _fail(
                 path,
@@ -190,31 +267,32 @@ def open_run_tokenizer(folder: Path, backbone: BackboneConfig, max_length: int |
 
     from loralab.data import PretrainedTokenizer
 
+    kind = KINDS[backbone.family.tokenizer_class]
     config_path = folder / TOKENIZER_CONFIG
-    settings = read_tokenizer_config(config_path)
+    settings = read_tokenizer_config(config_path, kind)
     if (folder / SPECIAL_TOKENS_MAP).exists():  # transformers 4 kept the special tokens here too
         specials = _read_json(folder / SPECIAL_TOKENS_MAP, SETTINGS_LIMIT)
-        for key in SPECIAL_TOKENS:
+        for key in kind.special_tokens:
             if key in specials:
                 settings[key] = _token(folder / SPECIAL_TOKENS_MAP, key, specials[key])
-    added: list[dict] = []
+    added: Any = []
     if (folder / TOKENIZER_JSON).exists():
         vocabulary_path = folder / TOKENIZER_JSON
-        vocab, added = read_tokenizer_json(vocabulary_path, settings)
-    elif (folder / VOCAB_TXT).exists():
+        data = _read_json(vocabulary_path, VOCABULARY_LIMIT)
+        vocab, arguments = kind.pipeline(vocabulary_path, data, settings)
+        added = data.get("added_tokens") or []
+    elif kind.reads_vocab_txt and (folder / VOCAB_TXT).exists():
         vocabulary_path = folder / VOCAB_TXT
-        vocab = read_vocab_txt(vocabulary_path)
+        vocab, arguments = read_vocab_txt(vocabulary_path), {}
     else:
-        raise FileNotFoundError(
-            f"{escaped(folder)} has neither {TOKENIZER_JSON} nor {VOCAB_TXT}; the run folder is incomplete"
-        )
-    for key in SPECIAL_TOKENS:
+        raise FileNotFoundError(f"{escaped(folder)} has no {TOKENIZER_JSON}; the run folder is incomplete")
+    for key, default in kind.special_tokens.items():
         if settings[key] not in vocab:
-            source = config_path if settings[key] != SPECIAL_TOKENS[key] else vocabulary_path
+            source = config_path if settings[key] != default else vocabulary_path
             raise _fail(
                 source, key, f"is {escaped(settings[key])}, which is not in the vocabulary of {vocabulary_path.name}"
             )
-    _check_added_tokens(vocabulary_path, added, vocab, settings)
+    _check_added_tokens(vocabulary_path, added, vocab, {settings[key] for key in kind.special_tokens})
     if len(vocab) > backbone.vocab_size:
         raise _fail(
             vocabulary_path,
@@ -223,7 +301,7 @@ def open_run_tokenizer(folder: Path, backbone: BackboneConfig, max_length: int |
         )
     tokenizer_class = getattr(transformers, backbone.family.tokenizer_class)
     length = settings.pop("model_max_length")
-    tokenizer = tokenizer_class(vocab=vocab, model_max_length=length, **settings)
+    tokenizer = tokenizer_class(vocab=vocab, model_max_length=length, **arguments, **settings)
     opened = PretrainedTokenizer.wrapping(tokenizer, str(folder), max_length)
-    opened.max_length = min(opened.max_length, backbone.max_positions)  # longer inputs have no position
+    opened.max_length = min(opened.max_length, backbone.usable_positions)  # longer inputs have no position
     return opened
