@@ -67,7 +67,10 @@ def _add_adapter(net: nn.Module, lora: dict, run_dir: Path, record: Path, missin
     try:
         net = apply_peft_lora(net, **settings)
     except ValueError as error:  # a recorded module name that this backbone lacks
-        raise RunFolderError(f"{escaped(record)}: key lora.target_modules: {escaped(error)}") from None
+        raise RunFolderError(
+            f"{escaped(record)}: keys lora.target_modules / lora.modules_to_save do not fit the backbone "
+            f"({escaped(error)[:300]})"
+        ) from None
     weights = folder_file(run_dir, Path(lora["adapter"]) / PEFT_WEIGHTS)
     expected = {name: tuple(tensor.shape) for name, tensor in get_peft_model_state_dict(net).items()}
     check_tensors_fit(weights, expected, record)
