@@ -91,10 +91,11 @@ def _open(run_dir: Path, run: dict, base: str | Path | None) -> Any:
     from loralab.runs.base_reference import BACKBONE_CONFIG, backbone_folder
     from loralab.runs.open_run import OpenedRun
     from loralab.runs.run_files import MODEL_FILE
-    from loralab.runs.run_tokenizer import open_run_tokenizer
+    from loralab.runs.run_tokenizer import check_tokenizer_settings, open_run_tokenizer
 
     record = run_dir / RUN_CONFIG_FILE
     tokenizer_dir = folder_tree(run_dir, run["tokenizer"]["folder"])
+    check_tokenizer_settings(tokenizer_dir)
     backbone = backbone_folder(run_dir, run["base"], base, str(record))
     if BACKBONE_CONFIG not in run["base"]["files"]:
         raise RunFolderError(

@@ -260,6 +260,14 @@ def _check_added_tokens(path: Path, added: Any, vocab: dict[str, int], specials:
             )
 
 
+def check_tokenizer_settings(folder: Path) -> None:
+    """The run's own tokenizer settings, refused by key when they would select code, before the
+    backbone is looked for (a moved run names its own crafted file first)."""
+    for name in (TOKENIZER_CONFIG, SPECIAL_TOKENS_MAP):
+        if name == TOKENIZER_CONFIG or (folder / name).exists():
+            _read_json(folder / name, SETTINGS_LIMIT)
+
+
 def open_run_tokenizer(folder: Path, backbone: BackboneConfig, max_length: int | None) -> Any:
     """The run's tokenizer (a :class:`loralab.data.PretrainedTokenizer`), rebuilt by the class of
     the backbone's model type from the folder's checked vocabulary and settings."""
