@@ -354,13 +354,13 @@ CASES = {
         "distilbert_peft",
         _lora(rank_pattern={BACKTRACKING: 2}),
         "predict",
-        ["run_config.json", "lora.rank_pattern key"],
+        ["run_config.json", "lora.rank_pattern", "holds the key"],
     ),
     "alpha_pattern_backtracks": (
         "bert_peft",
         _lora(alpha_pattern={"(.*a){20}": 2}),
         "eval",
-        ["run_config.json", "lora.alpha_pattern key"],
+        ["run_config.json", "lora.alpha_pattern", "holds the key"],
     ),
     "target_modules_backtracks": (
         "bert_peft",

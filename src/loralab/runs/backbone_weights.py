@@ -129,7 +129,11 @@ def build_backbone(
         skeleton = _build(config, num_classes, net["attn_implementation"], net["dtype"], record)
     count = sum(parameter.numel() for parameter in skeleton.parameters())
     if count > PARAMETER_LIMIT:
-        sizes = ", ".join(key for key in config.settings if isinstance(config.settings[key], int))
+        sizes = ", ".join(
+            key
+            for key, value in config.settings.items()
+            if isinstance(value, int) and not isinstance(value, bool) and not key.endswith("token_id")
+        )
         raise RunFolderError(
             f"{escaped(config.path)}: keys {sizes} make a network of {count} parameters, more than the "
             f"{PARAMETER_LIMIT} loralab opens; the backbone config is damaged or crafted"

@@ -77,6 +77,17 @@ def check_json_file_has_no_code_keys(path: Path) -> None:
     refuse_code_keys(path, value)
 
 
+NOT_A_MODULE_NAME = (
+    f"not a plain dotted module name (letters, digits, _ and ., at most {MODULE_NAME_LENGTH} characters): a run "
+    "records the modules its patterns matched, never a pattern (retrain with this version of loralab)"
+)
+
+
+def _short(value: Any) -> str:
+    shown = escaped(repr(value))
+    return shown if len(shown) <= 60 else shown[:57] + "..."
+
+
 class _Reader:
     """Type checks of one file's keys, each failure one line naming the file and the key."""
 
@@ -126,17 +137,13 @@ class _Reader:
 
         return check
 
-    def module_name(self, name: Any, key: str) -> None:
+    def module_name(self, name: Any, key: str, verb: str = "is") -> None:
         if not isinstance(name, str) or len(name) > MODULE_NAME_LENGTH or not MODULE_NAME.fullmatch(name):
-            shown = escaped(repr(name))
-            raise self.fail(
-                key,
-                f"is {shown[:60]}{'...' if len(shown) > 60 else ''}, not a plain dotted module name (letters, digits, _ "
-                f"and ., at most {MODULE_NAME_LENGTH} characters): a run records the modules its patterns matched, "
-                "never a pattern (retrain with this version of loralab)",
-            )
+            raise self.fail(key, f"{verb} {_short(name)}, {NOT_A_MODULE_NAME}")
 
     def module_names(self, value: Any, key: str) -> None:
+        if isinstance(value, str):
+            raise self.fail(key, f"is the string {_short(value)}, {NOT_A_MODULE_NAME}")
         if not isinstance(value, list) or len(value) > MODULE_NAME_COUNT:
             raise self.fail(key, f"must be a list of at most {MODULE_NAME_COUNT} module names")
         for index, name in enumerate(value):
@@ -151,7 +158,7 @@ class _Reader:
             if not isinstance(value, dict) or len(value) > MODULE_NAME_COUNT:
                 raise self.fail(key, f"must be an object of at most {MODULE_NAME_COUNT} module names to numbers")
             for name, number in value.items():
-                self.module_name(name, f"{key} key")
+                self.module_name(name, key, verb="holds the key")
                 check_value(number, f"{key}.{name}")
 
         return check
