@@ -19,12 +19,23 @@ class PretrainedTokenizer:
     def __init__(self, name_or_path: str, max_length: int | None = 512, trust_remote_code: bool = False) -> None:
         from transformers import AutoTokenizer
 
-        self.name_or_path = str(name_or_path)
-        self.tokenizer = load_from_hub_or_folder(
-            self.name_or_path,
+        tokenizer = load_from_hub_or_folder(
+            str(name_or_path),
             "tokenizer",
             lambda n: AutoTokenizer.from_pretrained(n, trust_remote_code=trust_remote_code),
         )
+        self._take(tokenizer, str(name_or_path), max_length)
+
+    @classmethod
+    def wrapping(cls, tokenizer, name: str, max_length: int | None = 512) -> PretrainedTokenizer:
+        """A tokenizer built elsewhere (a run folder's, rebuilt from its checked vocabulary)."""
+        self = cls.__new__(cls)
+        self._take(tokenizer, name, max_length)
+        return self
+
+    def _take(self, tokenizer, name: str, max_length: int | None) -> None:
+        self.name_or_path = name
+        self.tokenizer = tokenizer
         limit = min(self.tokenizer.model_max_length, 512)  # transformers says 1e30 when it does not know
         self.max_length = min(max_length or limit, limit)
         if self.tokenizer.pad_token_id is None:

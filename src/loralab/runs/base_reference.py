@@ -26,7 +26,13 @@ def file_reference(path: str | Path, run_dir: str | Path) -> dict:
 
 
 def _backbone_files(folder: Path) -> list[Path]:
-    return [folder / BACKBONE_CONFIG, *sorted(folder.glob("*.safetensors"))]
+    """What a run reads of its backbone, all hashed: the config, the safetensors weights and their
+    index (``model.safetensors.index.json``) when sharded."""
+    return [
+        folder / BACKBONE_CONFIG,
+        *sorted(folder.glob("*.safetensors")),
+        *sorted(folder.glob("*.safetensors.index.json")),
+    ]
 
 
 def _cached_snapshot(hub_id: str) -> Path | None:
@@ -106,7 +112,4 @@ def backbone_folder(run_dir: Path, reference: dict, given: str | Path | None, re
         )
     for name, digest in sorted(reference["files"].items()):
         verify_sha256(regular_file(folder / name), digest, record)
-    for path in sorted(folder.iterdir()):  # transformers may read any of them (generation_config.json...)
-        if not path.is_dir():
-            regular_file(path)
-    return folder
+    return folder  # nothing else of it is read: runs/backbone_weights.py builds the network

@@ -14,10 +14,10 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file
 from torch import nn
 
-from loralab.runs.base_reference import backbone_folder, base_file
-from loralab.runs.run_config import RUN_CONFIG_FILE, check_json_file_has_no_code_keys, read_run_config
+from loralab.runs.base_reference import base_file
+from loralab.runs.run_config import RUN_CONFIG_FILE, read_run_config
 from loralab.runs.run_files import MODEL_FILE
-from loralab.runs.safe_paths import RunFolderError, folder_file, folder_tree
+from loralab.runs.safe_paths import RunFolderError, folder_file
 from loralab.terminal_text import escaped
 
 
@@ -139,34 +139,9 @@ def _open_text_classifier(run_dir: Path, run: dict, base: str | Path | None) -> 
 
 
 def _open_hf_classifier(run_dir: Path, run: dict, base: str | Path | None) -> OpenedRun:
-    from loralab.data import PretrainedTokenizer
-    from loralab.models import apply_peft_lora, build_hf_classifier
-    from loralab.runs.peft_adapter import load_peft_weights
+    from loralab.runs.open_transformer import open_transformer_run  # each file read as data, errors by file and key
 
-    tokenizer_dir = folder_tree(run_dir, run["tokenizer"]["folder"])
-    for name in ("tokenizer_config.json", "config.json", "special_tokens_map.json"):
-        if (tokenizer_dir / name).is_file():
-            check_json_file_has_no_code_keys(tokenizer_dir / name)
-    tokenizer = PretrainedTokenizer(
-        str(tokenizer_dir), max_length=run["tokenizer"]["max_length"], trust_remote_code=False
-    )
-    backbone = backbone_folder(run_dir, run["base"], base, str(run_dir / RUN_CONFIG_FILE))
-    check_json_file_has_no_code_keys(backbone / "config.json")
-    net = build_hf_classifier(
-        str(backbone),
-        run["num_classes"],
-        trust_remote_code=False,
-        attn_implementation=run["net"]["attn_implementation"],
-        dtype=run["net"]["dtype"],
-        use_safetensors=True,
-    )
-    lora = run["lora"]
-    if lora is None:
-        _load_whole(net, folder_file(run_dir, MODEL_FILE))
-    else:
-        net = apply_peft_lora(net, **{key: value for key, value in lora.items() if key not in ("kind", "adapter")})
-        load_peft_weights(net, folder_file(run_dir, Path(lora["adapter"]) / "adapter_model.safetensors"))
-    return OpenedRun(net.eval(), tokenizer, run["label_names"], run)
+    return open_transformer_run(run_dir, run, base)
 
 
 FAMILIES = {"textclassifier": _open_text_classifier, "hf_classifier": _open_hf_classifier}

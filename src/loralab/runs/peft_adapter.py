@@ -1,5 +1,5 @@
-"""PEFT adapters in a run folder: ``save_pretrained`` output, loaded back without reading PEFT's
-config (the LoRA settings come from ``run_config.json``)."""
+"""PEFT adapters in a run folder: ``save_pretrained`` output. ``runs/open_transformer.py`` loads
+them back without reading PEFT's config (the LoRA settings come from ``run_config.json``)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,6 @@ import sys
 import tempfile
 from pathlib import Path
 
-from safetensors import SafetensorError
-from safetensors.torch import load_file
 from torch import nn
 
 from loralab.atomic_files import atomic_write_json, atomic_write_text
@@ -47,20 +45,3 @@ def save_peft_adapter(model: nn.Module, folder: Path, base_path: str | None) -> 
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return (folder / PEFT_WEIGHTS).stat().st_size
-
-
-def load_peft_weights(model: nn.Module, weights: Path) -> nn.Module:
-    """Put the saved adapter tensors into ``model`` (built with the run's LoRA settings)."""
-    from peft.utils import set_peft_model_state_dict
-
-    try:
-        tensors = load_file(weights)
-    except (OSError, SafetensorError) as error:
-        raise ValueError(f"cannot read adapter weights {weights} ({error}); the file is damaged") from None
-    result = set_peft_model_state_dict(model, tensors)
-    if result.unexpected_keys:
-        raise ValueError(
-            f"adapter {weights} has tensors this model lacks ({', '.join(result.unexpected_keys[:5])}); "
-            "it belongs to another model"
-        )
-    return model

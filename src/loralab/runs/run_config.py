@@ -30,12 +30,18 @@ DTYPES = ("float32", "float16", "bfloat16")
 SCALING = ("standard", "rslora", "lab")
 LORA_KIND = {"textclassifier": "loralab", "hf_classifier": "peft"}
 SHA256 = re.compile(r"^[0-9a-f]{64}$")
+# LoRA targets and pattern keys are recorded as the full module names they matched (runs/run_model.py):
+# plain dotted names, compared as strings, so nothing from a folder is ever compiled as a regex.
+MODULE_NAME = re.compile(r"[A-Za-z0-9_]+(\.[A-Za-z0-9_]+)*")
+MODULE_NAME_LENGTH = 256
+MODULE_NAME_COUNT = 10_000
 HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
 # Sizes a run records, bounded before anything of that size is built (the weights' headers are
 # then checked against them): wide enough for any model loralab trains, far below what fills memory.
 WIDTH_LIMIT = 1 << 16  # embed_dim, hidden_dim
-CLASS_LIMIT = 1 << 14  # num_classes
-RANK_LIMIT = 1 << 12  # LoRA rank
+CLASS_LIMIT = 100_000  # a head of this many classes; more is a crafted size, not a data set
+RANK_LIMIT = 1 << 12  # a LoRA rank above a layer's width adds nothing
+ALPHA_LIMIT = 1e6
 NAME_LIMIT = 200  # characters of a label name
 
 
@@ -64,15 +70,6 @@ def refuse_code_keys(path: Path, value: Any) -> None:
             f"{path}: key {key} would select code to run; a run folder holds plain values only and opening one "
             "never runs code it names (retrain, or rebuild the file with plain values)"
         )
-
-
-def check_json_file_has_no_code_keys(path: Path) -> None:
-    """A library config (tokenizer_config.json, config.json) without ``auto_map`` or other code keys."""
-    try:
-        value = json.loads(read_text_capped(path))
-    except (OSError, json.JSONDecodeError) as error:
-        raise RunFolderError(f"{escaped(path)}: not readable JSON ({escaped(error)})") from None
-    refuse_code_keys(path, value)
 
 
 class _Reader:
@@ -106,17 +103,6 @@ class _Reader:
 
         return check
 
-    def integer(self, low: int, high: int) -> Any:
-        def check(value: Any, key: str) -> None:
-            if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-                raise self.fail(key, f"is {escaped(repr(value))[:100]}, not an integer in {low}..{high}")
-
-        return check
-
-    def fraction(self, value: Any, key: str) -> None:
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
-            raise self.fail(key, f"is {escaped(repr(value))[:100]}, not a number in 0..1")
-
     def of_type(self, *types: type, optional: bool = False) -> Any:
         def check(value: Any, key: str) -> None:
             if value is None and optional:
@@ -137,18 +123,42 @@ class _Reader:
 
         return check
 
-    def strings(self, value: Any, key: str) -> None:
-        items = [value] if isinstance(value, str) else value
-        if not isinstance(items, list) or not all(isinstance(item, str) for item in items):
-            raise self.fail(key, "must be a string or a list of strings")
+    def module_name(self, name: Any, key: str, verb: str = "is") -> None:
+        if not isinstance(name, str) or len(name) > MODULE_NAME_LENGTH or not MODULE_NAME.fullmatch(name):
+            raise self.fail(key, f"{verb} {_short(name)}, {NOT_A_MODULE_NAME}")
 
-    def numbers_by_name(self, value: Any, key: str) -> None:
-        if value is None:
-            return
-        if not isinstance(value, dict) or not all(
-            isinstance(v, (int, float)) and not isinstance(v, bool) for v in value.values()
-        ):
-            raise self.fail(key, "must be an object of numbers")
+    def module_names(self, value: Any, key: str) -> None:
+        if isinstance(value, str):
+            raise self.fail(key, f"is the string {_short(value)}, {NOT_A_MODULE_NAME}")
+        if not isinstance(value, list) or len(value) > MODULE_NAME_COUNT:
+            raise self.fail(key, f"must be a list of at most {MODULE_NAME_COUNT} module names")
+        for index, name in enumerate(value):
+            self.module_name(name, f"{key}[{index}]")
+
+    def by_module_name(self, check_value: Any) -> Any:
+        """An object of module names to values that each pass ``check_value`` (rank_pattern...)."""
+
+        def check(value: Any, key: str) -> None:
+            if value is None:
+                return
+            if not isinstance(value, dict) or len(value) > MODULE_NAME_COUNT:
+                raise self.fail(key, f"must be an object of at most {MODULE_NAME_COUNT} module names to numbers")
+            for name, number in value.items():
+                self.module_name(name, key, verb="holds the key")
+                check_value(number, f"{key}.{name}")
+
+        return check
+
+    def in_range(self, low: float, high: float, integer: bool = False, optional: bool = False) -> Any:
+        def check(value: Any, key: str) -> None:
+            if value is None and optional:
+                return
+            kinds = int if integer else (int, float)
+            if isinstance(value, bool) or not isinstance(value, kinds) or not low <= value <= high:
+                what = "an integer" if integer else "a number"
+                raise self.fail(key, f"is {escaped(repr(value))[:40]}, not {what} from {low:g} to {high:g}")
+
+        return check
 
     def plain(self, value: Any, key: str) -> None:
         """A scalar or a list of scalars: what a data setting holds."""
@@ -188,10 +198,10 @@ def read_run_config(run_dir: str | Path) -> dict:
     family = config["family"]
     if family == "textclassifier":
         net = {
-            "embed_dim": read.integer(1, WIDTH_LIMIT),
-            "hidden_dim": read.integer(1, WIDTH_LIMIT),
+            "embed_dim": read.in_range(1, WIDTH_LIMIT, integer=True),
+            "hidden_dim": read.in_range(1, WIDTH_LIMIT, integer=True),
             "freeze_embeddings": read.of_type(bool),
-            "word_dropout": read.fraction,
+            "word_dropout": read.in_range(0, 1),
             "count_each_word_once": read.of_type(bool),
         }
         tokenizer = {"kind": read.one_of(("word",)), "vocab": read.of_type(str)}
@@ -201,7 +211,7 @@ def read_run_config(run_dir: str | Path) -> dict:
         tokenizer = {
             "kind": read.one_of(("pretrained",)),
             "folder": read.of_type(str),
-            "max_length": read.of_type(int, optional=True),
+            "max_length": read.in_range(1, 1 << 20, integer=True, optional=True),
         }
         base = {
             "path": read.of_type(str, optional=True),
@@ -211,15 +221,15 @@ def read_run_config(run_dir: str | Path) -> dict:
     lora = {
         "kind": read.one_of((LORA_KIND[family],)),
         "adapter": read.of_type(str),
-        "target_modules": read.strings,
-        "rank": read.integer(1, RANK_LIMIT),
-        "alpha": read.of_type(int, float),
-        "dropout": read.fraction,
+        "target_modules": read.module_names,
+        "rank": read.in_range(1, RANK_LIMIT, integer=True),
+        "alpha": read.in_range(0, ALPHA_LIMIT),
+        "dropout": read.in_range(0, 0.999),
         "scaling": read.one_of(SCALING),
-        "modules_to_save": read.strings,
+        "modules_to_save": read.module_names,
         "freeze_embeddings": read.of_type(bool),
-        "rank_pattern": read.numbers_by_name,
-        "alpha_pattern": read.numbers_by_name,
+        "rank_pattern": read.by_module_name(read.in_range(1, RANK_LIMIT, integer=True)),
+        "alpha_pattern": read.by_module_name(read.in_range(0, ALPHA_LIMIT)),
     }
 
     def section(allowed: dict, optional: bool = False) -> Any:
@@ -246,7 +256,7 @@ def read_run_config(run_dir: str | Path) -> dict:
         {
             "format": read.one_of((FORMAT,)),
             "family": read.one_of(tuple(LORA_KIND)),
-            "num_classes": read.integer(2, CLASS_LIMIT),
+            "num_classes": read.in_range(1, CLASS_LIMIT, integer=True),
             "label_names": label_names,
             "net": section(net),
             "tokenizer": section(tokenizer),
@@ -264,7 +274,9 @@ def read_run_config(run_dir: str | Path) -> dict:
             read.matching(SHA256)(digest, f"base.files.{name}")
             if "/" in name or "\\" in name or name.startswith("."):
                 raise read.fail(f"base.files.{name}", "must name a file of the backbone folder")
-    elif config["lora"] is not None and config["base"] is None:
+    if config["lora"] is not None and not config["lora"]["target_modules"]:
+        raise read.fail("lora.target_modules", "is empty (a LoRA run wraps at least one module)")
+    if family == "textclassifier" and config["lora"] is not None and config["base"] is None:
         raise read.fail("base", "is missing (a LoRA run needs its base)")
     return config
 

@@ -60,8 +60,33 @@ def _plain(node) -> dict:
     return OmegaConf.to_container(node, resolve=True) if isinstance(node, DictConfig) else dict(node)
 
 
-def describe_run(cfg: DictConfig, family: str, has_lora: bool, base: dict | None) -> dict:
-    """What rebuilds the network: sizes, LoRA settings, labels, tokenizer files, base, data (plain values)."""
+def adapted_modules(net: nn.Module) -> dict:
+    """The modules LoRA wrapped, by full name, with the rank and alpha each got: what the settings'
+    patterns (a regex ``target_modules``, ``rank_pattern`` keys) resolved to on this network. A run
+    records these, so opening it compares names as strings and compiles nothing it reads."""
+    if is_peft_model(net):
+        model = net.base_model.model
+        layers = [(name, model.get_submodule(name)) for name in net.base_model.targeted_module_names]
+        values = [(name, layer.r[net.active_adapter], layer.lora_alpha[net.active_adapter]) for name, layer in layers]
+    else:
+        values = [(name, layer.rank, layer.alpha) for name, layer in lora_layers(net)]
+    return {"target_modules": [name for name, _, _ in values], "ranks": values}
+
+
+def _resolved(lora: dict, adapted: dict) -> dict:
+    """``lora`` with its targets as full module names and its patterns as per-module values
+    (only where a module's rank or alpha is not the default)."""
+    ranks = adapted["ranks"]
+    return lora | {
+        "target_modules": adapted["target_modules"],
+        "rank_pattern": {name: rank for name, rank, _ in ranks if rank != lora["rank"]},
+        "alpha_pattern": {name: alpha for name, _, alpha in ranks if alpha != lora["alpha"]},
+    }
+
+
+def describe_run(cfg: DictConfig, family: str, has_lora: bool, base: dict | None, adapted: dict | None = None) -> dict:
+    """What rebuilds the network: sizes, LoRA settings, labels, tokenizer files, base, data (plain
+    values). ``adapted`` (:func:`adapted_modules`) replaces the LoRA patterns by what they matched."""
     net = _plain(cfg.model.net)
     # The cache is the machine's, not the run's: whoever opens the folder uses their own.
     data = {key: value for key, value in _plain(cfg.data).items() if key in data_settings() and key != "cache_dir"}
@@ -80,6 +105,8 @@ def describe_run(cfg: DictConfig, family: str, has_lora: bool, base: dict | None
         lora["rank_pattern"] = lora["rank_pattern"] or {}
         lora["alpha_pattern"] = lora["alpha_pattern"] or {}
         lora["modules_to_save"] = list(lora["modules_to_save"] or [])
+        if adapted is not None:
+            lora = _resolved(lora, adapted)
     return {
         "family": family,
         "num_classes": num_classes,
@@ -124,5 +151,6 @@ def save_run_model(net: nn.Module, cfg: DictConfig, output_dir: Path) -> dict:
             type(net).__name__,
         )
         return written
-    write_run_config(output_dir, describe_run(cfg, family, has_lora, base))
+    adapted = adapted_modules(net) if has_lora else None
+    write_run_config(output_dir, describe_run(cfg, family, has_lora, base, adapted))
     return written
