@@ -72,6 +72,17 @@ def refuse_code_keys(path: Path, value: Any) -> None:
         )
 
 
+NOT_A_MODULE_NAME = (
+    f"not a plain dotted module name (letters, digits, _ and ., at most {MODULE_NAME_LENGTH} characters): a run "
+    "records the modules its patterns matched, never a pattern (retrain with this version of loralab)"
+)
+
+
+def _short(value: Any) -> str:
+    shown = escaped(repr(value))
+    return shown if len(shown) <= 60 else shown[:57] + "..."
+
+
 class _Reader:
     """Type checks of one file's keys, each failure one line naming the file and the key."""
 
