@@ -8,11 +8,8 @@ import copy
 import hashlib
 import json
 import os
-import resource
 import shutil
 import stat
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -21,10 +18,12 @@ from conftest import (
     FILLER,
     NEGATIVE,
     POSITIVE,
-    PROJECT_ROOT,
     TOPICS,
+    assert_refused,
     compose_train_config,
+    edit_json,
     quiet_run_overrides,
+    run_entry_point,
     save_tiny_distilbert,
     tiny_run_overrides,
     write_tiny_data,
@@ -34,12 +33,12 @@ from safetensors.torch import load_file, save_file
 from loralab import api
 from loralab.data import PadCollator
 from loralab.runs.safe_paths import RunFolderError
+from loralab.tools.prediction import predict_texts
 from loralab.training import experiment
 
-# Trains several runs and starts the entry points in subprocesses: the full suite (CONTRIBUTING.md).
+# Trains several runs and starts entry points in subprocesses: the full suite (CONTRIBUTING.md).
 pytestmark = pytest.mark.integration
 
-MEMORY_LIMIT = 4 << 30  # address space of each entry point: a crafted file must not get past it
 TEXTS = ["great superb film", "awful waste of a plot", "the actors and the story", "Ünïcode 中文 [SEP] text!!"]
 
 
@@ -146,28 +145,6 @@ def runs(tmp_path_factory):
     return {"root": root, "cache": cache, **backbones, "nets": nets, **folders}
 
 
-def _limit_memory() -> None:
-    resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT, MEMORY_LIMIT))
-
-
-def _cli(*args):
-    return subprocess.run(
-        [sys.executable, *map(str, args)],
-        cwd=PROJECT_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=240,
-        preexec_fn=_limit_memory,
-        env={**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(PROJECT_ROOT / "src")},
-    )
-
-
-def _edit_json(path: Path, edit) -> None:
-    value = json.loads(path.read_text())
-    edit(value)
-    path.write_text(json.dumps(value))
-
-
 def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
@@ -178,19 +155,19 @@ def _crafted(runs, name: str, tmp_path: Path) -> tuple[Path, Path]:
     run = shutil.copytree(runs[name], tmp_path / "run", symlinks=True)
     recorded = json.loads((run / "run_config.json").read_text())["base"]["path"]
     backbone = shutil.copytree((runs[name] / recorded).resolve(), run / "backbone")
-    _edit_json(run / "run_config.json", lambda c: c["base"].update(path="backbone"))
+    edit_json(run / "run_config.json", lambda c: c["base"].update(path="backbone"))
     return run, backbone
 
 
 def _record(run: Path, backbone: Path, *names: str, digest: str | None = None) -> None:
     """What a crafter does after editing backbone files: record their sha256 in ``base.files``."""
     files = {name: digest or _sha256(backbone / name) for name in names}
-    _edit_json(run / "run_config.json", lambda c: c["base"]["files"].update(files))
+    edit_json(run / "run_config.json", lambda c: c["base"]["files"].update(files))
 
 
 def _edit_config(edit):
     def craft(run, backbone, outside):
-        _edit_json(backbone / "config.json", edit)
+        edit_json(backbone / "config.json", edit)
         _record(run, backbone, "config.json")
 
     return craft
@@ -215,7 +192,7 @@ def _index_names_a_fifo(run, backbone, outside):
 
 def _shard_index_names_an_unrecorded_file(run, backbone, outside):
     index_path = backbone / "model.safetensors.index.json"
-    _edit_json(index_path, lambda i: i["weight_map"].update({"bert.pooler.dense.weight": "extra.json"}))
+    edit_json(index_path, lambda i: i["weight_map"].update({"bert.pooler.dense.weight": "extra.json"}))
     _record(run, backbone, "model.safetensors.index.json")
 
 
@@ -228,25 +205,25 @@ def _auto_map(run, backbone, outside):
 
 def _replace_chain(run, backbone, outside):
     replace = {"type": "Replace", "pattern": {"String": "a"}, "content": "aaaa"}
-    _edit_json(
+    edit_json(
         run / "tokenizer" / "tokenizer.json",
         lambda t: t.update(normalizer={"type": "Sequence", "normalizers": [replace] * 40}),
     )
-    _edit_json(
+    edit_json(
         run / "tokenizer" / "tokenizer_config.json", lambda c: c.update(tokenizer_class="PreTrainedTokenizerFast")
     )
 
 
 def _tokenizer_config(**values):
     def craft(run, backbone, outside):
-        _edit_json(run / "tokenizer" / "tokenizer_config.json", lambda c: c.update(values))
+        edit_json(run / "tokenizer" / "tokenizer_config.json", lambda c: c.update(values))
 
     return craft
 
 
 def _lora(**values):
     def craft(run, backbone, outside):
-        _edit_json(run / "run_config.json", lambda c: c["lora"].update(values))
+        edit_json(run / "run_config.json", lambda c: c["lora"].update(values))
 
     return craft
 
@@ -433,7 +410,19 @@ def _prepare(runs, tmp_path, case: str) -> tuple[Path, list[str], str, Path]:
     return run, names, entry, outside
 
 
-@pytest.mark.parametrize("case", list(CASES))
+# Through the command line, one case of each kind (every case goes through load_run below): a
+# subprocess costs the imports of torch and transformers, some 10 s on two cores.
+CLI_CASES = [
+    "index_names_a_fifo",
+    "config_hub_kernel",
+    "tokenizer_replace_chain",
+    "tokenizer_length_word",
+    "rank_pattern_backtracks",
+    "adapter_tensor_misshaped",
+]
+
+
+@pytest.mark.parametrize("case", CLI_CASES)
 def test_a_crafted_transformer_folder_is_refused_in_one_line(runs, tmp_path, case):
     run, names, entry, outside = _prepare(runs, tmp_path, case)
     command = {
@@ -441,14 +430,7 @@ def test_a_crafted_transformer_folder_is_refused_in_one_line(runs, tmp_path, cas
         "eval": ["eval.py", run, runs["cache"]],
         "export": ["export.py", run, tmp_path / "exported"],
     }[entry]
-    result = _cli(*command)
-    assert result.returncode == 1, result.stdout + result.stderr[-3000:]
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: ") and "Traceback" not in result.stderr, result.stderr[
-        -3000:
-    ]
-    for name in names:
-        assert name in lines[0], (name, lines[0])
+    assert_refused(run_entry_point(*command, timeout=240), *names)
     _assert_untouched(outside)
     assert not (tmp_path / "exported").exists()
 
@@ -498,19 +480,16 @@ def test_a_reopened_run_gives_the_logits_training_ended_with(runs, name, backbon
 @pytest.mark.parametrize("name", ["distilbert_peft", "bert_peft", "distilbert_full", "roberta_peft"])
 def test_a_moved_transformer_run_predicts_the_same(runs, tmp_path, name):
     """Moved with its backbone (the relative path holds), then alone (the backbone given as
-    model.pretrained=): the same output, line for line."""
-    before = _cli("predict.py", runs[name], *TEXTS)
-    assert before.returncode == 0, before.stderr[-3000:]
+    model.pretrained=): the same output (the command line's is tested in test_run_folder_safety)."""
+    before = predict_texts(runs[name], TEXTS)
     recorded = json.loads((runs[name] / "run_config.json").read_text())["base"]["path"]
     backbone = (runs[name] / recorded).resolve()
     together = tmp_path / "together"
     shutil.copytree(runs[name], together / "runs" / name)
     shutil.copytree(backbone, together / backbone.name)
-    beside = _cli("predict.py", together / "runs" / name, *TEXTS)
-    assert (beside.returncode, beside.stdout) == (0, before.stdout), beside.stderr[-3000:]
+    assert predict_texts(together / "runs" / name, TEXTS) == before
     alone = shutil.copytree(runs[name], tmp_path / "a" / "b" / "c" / name)
-    given = _cli("predict.py", alone, f"model.pretrained={together / backbone.name}", *TEXTS)
-    assert (given.returncode, given.stdout) == (0, before.stdout), given.stderr[-3000:]
+    assert predict_texts(alone, TEXTS, base=together / backbone.name) == before
 
 
 def test_a_text_classifier_run_trained_with_a_regex_reopens_by_module_names(runs):
