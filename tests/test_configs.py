@@ -137,3 +137,12 @@ def test_hparams_search_composes_with_its_sweeper(option, tmp_path):
 def test_launcher_composes_with_its_plugin(option, tmp_path):
     cfg = compose(tmp_path, [f"hydra/launcher={option}"])
     assert get_class(cfg.hydra.launcher._target_)
+
+
+@pytest.mark.parametrize("model", ["textclassifier", "lora_textclassifier"])
+@pytest.mark.parametrize("spelling", ["model.pretrained", "+model.pretrained"])
+def test_model_pretrained_is_a_declared_key_in_both_spellings(model, spelling, tmp_path):
+    assert compose(tmp_path, [f"model={model}"]).model.pretrained is None
+    cfg = compose(tmp_path, [f"model={model}", f"{spelling}=outputs/agnews_pretrain/run"])
+    assert cfg.model.pretrained == cfg.model.net.pretrained == "outputs/agnews_pretrain/run"
+    check_config(cfg)
