@@ -68,8 +68,9 @@ def _requested(devices: Any) -> tuple[int | None, list[int] | None]:
     return None, None  # auto, -1: all there are
 
 
-def hardware_error(accelerator: Any, devices: Any) -> str | None:
-    """The one-line reason this machine cannot run ``accelerator`` x ``devices``, or None."""
+def hardware_error(accelerator: Any, devices: Any, preset: str = "") -> str | None:
+    """The one-line reason this machine cannot run ``accelerator`` x ``devices``, or None; ``preset``
+    (`` (trainer=gpu)``) follows the accelerator's name."""
     accelerator = str(accelerator).lower()
     count, ids = _requested(devices)
     if accelerator in GPU_NAMES:
@@ -78,7 +79,7 @@ def hardware_error(accelerator: Any, devices: Any) -> str | None:
             backend, visible = "", 0
         if not visible:
             return (
-                f"trainer.accelerator={accelerator}{_preset()} asks for a GPU but torch sees none "
+                f"trainer.accelerator={accelerator}{preset} asks for a GPU but torch sees none "
                 f"(torch.cuda.is_available() is False); {_no_gpu_fix()}"
             )
         unit = "GPU"
@@ -93,7 +94,7 @@ def hardware_error(accelerator: Any, devices: Any) -> str | None:
         usable, visible = _available(accelerator)
         if not usable:
             return (
-                f"trainer.accelerator={accelerator}{_preset()} asks for a {accelerator.upper()} device but this "
+                f"trainer.accelerator={accelerator}{preset} asks for a {accelerator.upper()} device but this "
                 "machine has none (or Lightning has no support for it installed); use trainer=cpu or the default "
                 "trainer (accelerator auto)"
             )
@@ -112,6 +113,6 @@ def check_hardware(cfg: DictConfig) -> None:
     """Refuse a config whose trainer needs devices this machine lacks (see ``hardware_error``)."""
     accelerator = OmegaConf.select(cfg, "trainer.accelerator", default="auto")
     devices = OmegaConf.select(cfg, "trainer.devices", default="auto")
-    error = hardware_error(accelerator, devices)
+    error = hardware_error(accelerator, devices, _preset())
     if error:
         raise HardwareUnavailable(error)
