@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import os
 import random
+import resource
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pyarrow as pa
@@ -164,3 +169,68 @@ def save_tiny_distilbert(folder: Path) -> Path:
     )
     DistilBertForSequenceClassification(config).save_pretrained(folder)
     return folder
+
+
+# Opening run folders someone hands you: the entry points in subprocesses, bounded in time and memory.
+CLI_MEMORY_LIMIT = 8 << 30  # address space: torch and transformers imported take about 3 GiB of it
+
+
+def _limit_memory() -> None:
+    resource.setrlimit(resource.RLIMIT_AS, (CLI_MEMORY_LIMIT, CLI_MEMORY_LIMIT))
+
+
+def run_entry_point(*args, stdin: str | None = None, timeout: int = 300) -> subprocess.CompletedProcess:
+    """``python <script> <args>`` from the project root, offline, under ``CLI_MEMORY_LIMIT``."""
+    return subprocess.run(
+        [sys.executable, *map(str, args)],
+        cwd=PROJECT_ROOT,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        preexec_fn=_limit_memory,
+        env={**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(PROJECT_ROOT / "src")},
+    )
+
+
+def copy_run(run: Path, to: Path) -> Path:
+    shutil.copytree(run, to, symlinks=True)
+    return to
+
+
+def edit_json(path: Path, edit) -> None:
+    value = json.loads(path.read_text())
+    edit(value)
+    path.write_text(json.dumps(value))
+
+
+def assert_refused(result: subprocess.CompletedProcess, *names: str) -> None:
+    """Exit 1 with one line ``error: ...`` naming each of ``names``, no traceback (log lines of the
+    run before it, ``INFO: ...``, may come first)."""
+    assert result.returncode == 1, (result.returncode, result.stdout[-1000:], result.stderr[-2000:])
+    lines = [line for line in result.stderr.strip().splitlines() if not line.startswith(("INFO: ", "WARNING: "))]
+    assert len(lines) == 1 and lines[0].startswith("error: ") and "Traceback" not in result.stderr, result.stderr
+    for name in names:
+        assert name in lines[0], (name, lines[0])
+
+
+@pytest.fixture(scope="session")
+def finished_runs(tmp_path_factory):
+    """Finished runs under ``<root>/runs``: a custom LoRA run with its own base, an AG News
+    pretraining run and a LoRA run on it, and a PEFT run on a tiny DistilBERT in ``<root>/backbone``."""
+    from loralab.training.experiment import train
+
+    root = tmp_path_factory.mktemp("folders")
+    data_dir = write_tiny_data(root / "data")
+    cache = f"paths.cache_dir={root / 'cache'}"
+    common = tiny_run_overrides(data_dir) + [cache]
+    folders = {name: root / "runs" / name for name in ("own_base", "pretrain", "on_pretrain", "peft")}
+    train(compose_train_config(folders["own_base"], common + ["model=lora_textclassifier", "model.lora.rank=2"]))
+    imdb_words = f"model.tokenizer.vocab_corpora=[{{name:imdb,data_dir:'{data_dir}'}}]"
+    train(compose_train_config(folders["pretrain"], common + ["experiment=agnews_pretrain", imdb_words]))
+    on_pretrain = common + ["experiment=imdb_lora", f"model.pretrained={folders['pretrain']}"]
+    train(compose_train_config(folders["on_pretrain"], on_pretrain))
+    backbone = save_tiny_distilbert(root / "backbone")
+    peft = quiet_run_overrides(data_dir) + [cache, "model=lora_distilbert", f"model.backbone={backbone}"]
+    train(compose_train_config(folders["peft"], peft + ["model.lora.rank=4", "optim.optimizer.lr=3e-3"]))
+    return {"root": root, "backbone": backbone, "cache": cache, **folders}

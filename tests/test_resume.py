@@ -128,7 +128,9 @@ def test_a_killed_run_resumes_in_its_folder_with_the_same_final_metrics(model, o
     if model == "full":
         assert "net.embedding.weight" in checkpoint["state_dict"]
 
-    resumed = _run([f"resume={killed_dir}"], env=_ONE_THREAD)
+    # Where a run writes is never replayed from its folder: the cache is given again.
+    cache = [o for o in overrides if o.startswith("paths.cache_dir=")]
+    resumed = _run([f"resume={killed_dir}", *cache], env=_ONE_THREAD)
     assert resumed.wait(timeout=300) == 0, resumed.stderr.read()[-2000:]
     expected = json.loads((whole_dir / "metrics.json").read_text())
     got = json.loads((killed_dir / "metrics.json").read_text())

@@ -4,19 +4,18 @@ and key, and nothing they name runs (no marker file appears); moved runs give th
 import json
 import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import torch
 from conftest import (
     PROJECT_ROOT,
+    assert_refused,
     compose_train_config,
+    copy_run,
+    edit_json,
     quiet_run_overrides,
-    save_tiny_distilbert,
-    tiny_run_overrides,
-    write_tiny_data,
+    run_entry_point,
 )
 from safetensors.torch import load_file
 
@@ -32,55 +31,9 @@ CONFIG_DIR = PROJECT_ROOT / "conf"
 TEXTS = ["great superb film", "awful waste of a plot", "the actors and the story"]
 
 
-@pytest.fixture(scope="module")
-def runs(tmp_path_factory):
-    """Finished runs under ``<root>/runs``: a custom LoRA run with its own base, an AG News
-    pretraining run and a LoRA run on it, and a PEFT run on a tiny DistilBERT in ``<root>/backbone``."""
-    root = tmp_path_factory.mktemp("folders")
-    data_dir = write_tiny_data(root / "data")
-    cache = f"paths.cache_dir={root / 'cache'}"
-    common = tiny_run_overrides(data_dir) + [cache]
-    folders = {name: root / "runs" / name for name in ("own_base", "pretrain", "on_pretrain", "peft")}
-    train(compose_train_config(folders["own_base"], common + ["model=lora_textclassifier", "model.lora.rank=2"]))
-    imdb_words = f"model.tokenizer.vocab_corpora=[{{name:imdb,data_dir:'{data_dir}'}}]"
-    train(compose_train_config(folders["pretrain"], common + ["experiment=agnews_pretrain", imdb_words]))
-    on_pretrain = common + ["experiment=imdb_lora", f"model.pretrained={folders['pretrain']}"]
-    train(compose_train_config(folders["on_pretrain"], on_pretrain))
-    backbone = save_tiny_distilbert(root / "backbone")
-    peft = quiet_run_overrides(data_dir) + [cache, "model=lora_distilbert", f"model.backbone={backbone}"]
-    train(compose_train_config(folders["peft"], peft + ["model.lora.rank=4", "optim.optimizer.lr=3e-3"]))
-    return {"root": root, "backbone": backbone, "cache": cache, **folders}
-
-
-def _cli(*args, stdin=None):
-    return subprocess.run(
-        [sys.executable, *map(str, args)],
-        cwd=PROJECT_ROOT,
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env={**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(PROJECT_ROOT / "src")},
-    )
-
-
-def _copy(run: Path, to: Path) -> Path:
-    shutil.copytree(run, to, symlinks=True)
-    return to
-
-
-def _edit_json(path: Path, edit) -> None:
-    value = json.loads(path.read_text())
-    edit(value)
-    path.write_text(json.dumps(value))
-
-
-def _assert_refused(result, *names: str) -> None:
-    assert result.returncode != 0, result.stdout
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: ") and "Traceback" not in result.stderr, result.stderr
-    for name in names:
-        assert name in lines[0], (name, lines[0])
+@pytest.fixture
+def runs(finished_runs):
+    return finished_runs
 
 
 def _hostile_target(marker: Path) -> dict:
@@ -97,23 +50,23 @@ def _entry_point(kind: str, run: Path, tmp_path: Path, cache: str = "") -> list:
 
 # What a hostile run_config.json may try, and what the refusal must name.
 def _target_in_net(run, marker):
-    _edit_json(run / "run_config.json", lambda c: c["net"].update(_hostile_target(marker)))
+    edit_json(run / "run_config.json", lambda c: c["net"].update(_hostile_target(marker)))
     return ["run_config.json", "net._target_"]
 
 
 def _target_as_family(run, marker):
-    _edit_json(run / "run_config.json", lambda c: c.update(family="builtins.open"))
+    edit_json(run / "run_config.json", lambda c: c.update(family="builtins.open"))
     return ["run_config.json", "family", "builtins.open"]
 
 
 def _target_in_data(run, marker):
-    _edit_json(run / "run_config.json", lambda c: c["data"].update(tokenizer=_hostile_target(marker)))
+    edit_json(run / "run_config.json", lambda c: c["data"].update(tokenizer=_hostile_target(marker)))
     return ["run_config.json", "data.tokenizer._target_"]
 
 
 def _base_is_a_device(run, marker):
     depth = len(run.resolve().parts) - 1
-    _edit_json(run / "run_config.json", lambda c: c["base"].update(path="../" * depth + "dev/zero"))
+    edit_json(run / "run_config.json", lambda c: c["base"].update(path="../" * depth + "dev/zero"))
     return ["/dev/zero", "device"]
 
 
@@ -132,7 +85,7 @@ def _base_is_a_fifo(run, marker):
 
 def _data_is_a_fifo(run, marker):
     os.mkfifo(marker.parent / "data.csv")
-    _edit_json(run / "run_config.json", lambda c: c["data"].update(path=str(marker.parent / "data.csv")))
+    edit_json(run / "run_config.json", lambda c: c["data"].update(path=str(marker.parent / "data.csv")))
     return ["data.csv", "fifo"]
 
 
@@ -151,39 +104,39 @@ def _data_is_a_fifo(run, marker):
     ],
 )
 def test_a_hostile_run_config_is_refused_and_runs_nothing(runs, tmp_path, entry, make_hostile):
-    run = _copy(runs["own_base"], tmp_path / "run")
+    run = copy_run(runs["own_base"], tmp_path / "run")
     marker = tmp_path / "marker"
     names = make_hostile(run, marker)
-    _assert_refused(_cli(*_entry_point(entry, run, tmp_path, runs["cache"])), *names)
+    assert_refused(run_entry_point(*_entry_point(entry, run, tmp_path, runs["cache"])), *names)
     assert not marker.exists()
 
 
 @pytest.mark.parametrize("entry", ["predict", "export"])
 def test_remote_code_in_a_transformer_run_is_refused(runs, tmp_path, entry):
-    run = _copy(runs["peft"], tmp_path / "run")
+    run = copy_run(runs["peft"], tmp_path / "run")
     if entry == "predict":
-        _edit_json(run / "run_config.json", lambda c: c["tokenizer"].update(trust_remote_code=True))
+        edit_json(run / "run_config.json", lambda c: c["tokenizer"].update(trust_remote_code=True))
         names = ["run_config.json", "tokenizer.trust_remote_code"]
     else:
         auto_map = {"AutoTokenizer": ["evil.EvilTokenizer", None]}
-        _edit_json(run / "tokenizer" / "tokenizer_config.json", lambda c: c.update(auto_map=auto_map))
+        edit_json(run / "tokenizer" / "tokenizer_config.json", lambda c: c.update(auto_map=auto_map))
         names = ["tokenizer_config.json", "auto_map"]
-    _assert_refused(_cli(*_entry_point(entry, run, tmp_path)), *names)
+    assert_refused(run_entry_point(*_entry_point(entry, run, tmp_path)), *names)
 
 
 def test_hub_attention_kernels_are_refused(runs, tmp_path):
-    run = _copy(runs["peft"], tmp_path / "run")
-    _edit_json(run / "run_config.json", lambda c: c["net"].update(attn_implementation="kernels-community/evil"))
-    _assert_refused(_cli("predict.py", run, "a text"), "run_config.json", "net.attn_implementation")
+    run = copy_run(runs["peft"], tmp_path / "run")
+    edit_json(run / "run_config.json", lambda c: c["net"].update(attn_implementation="kernels-community/evil"))
+    assert_refused(run_entry_point("predict.py", run, "a text"), "run_config.json", "net.attn_implementation")
 
 
 def test_hydra_files_of_a_folder_are_never_read_by_predict(runs, tmp_path):
     """``.hydra/`` is the run's provenance: eval, predict and export do not replay it."""
-    run = _copy(runs["own_base"], tmp_path / "run")
+    run = copy_run(runs["own_base"], tmp_path / "run")
     marker = tmp_path / "marker"
     hostile = f"+callbacks.evil={{_target_:builtins.open,file:'{marker}',mode:w}}"
     (run / ".hydra" / "overrides.yaml").write_text(json.dumps([hostile, "+hydra.callbacks.evil._target_=x"]))
-    predicted = _cli("predict.py", run, *TEXTS)
+    predicted = run_entry_point("predict.py", run, *TEXTS)
     assert predicted.returncode == 0, predicted.stderr[-2000:]
     assert len(predicted.stdout.strip().splitlines()) == 3 and not marker.exists()
 
@@ -200,13 +153,13 @@ def test_hydra_files_of_a_folder_are_never_read_by_predict(runs, tmp_path):
     ],
 )
 def test_resume_refuses_recorded_overrides_that_select_code(runs, tmp_path, override, names):
-    run = _copy(runs["own_base"], tmp_path / "run")
+    run = copy_run(runs["own_base"], tmp_path / "run")
     marker = tmp_path / "marker"
     recorded = (run / ".hydra" / "overrides.yaml").read_text()
     (run / ".hydra" / "overrides.yaml").write_text(
         recorded + f"- {json.dumps(override.replace('MARKER', str(marker)))}\n"
     )
-    _assert_refused(_cli("train.py", f"resume={run}"), ".hydra/overrides.yaml", *names)
+    assert_refused(run_entry_point("train.py", f"resume={run}", runs["cache"]), ".hydra/overrides.yaml", *names)
     assert not marker.exists()
 
 
@@ -235,7 +188,7 @@ def _assert_same(before: dict, after: dict) -> None:
 def test_a_moved_run_gives_the_same_outputs(runs, tmp_path, name):
     """Moved beside the original (same depth: a base outside is found by its relative path), then
     deeper (the base given as model.pretrained=); the original deleted each time."""
-    original = _copy(runs[name], runs["root"] / "runs" / f"{name}_to_move")
+    original = copy_run(runs[name], runs["root"] / "runs" / f"{name}_to_move")
     before = _outputs(original, tmp_path / "before", runs["cache"])
     beside = runs["root"] / "moved" / name
     shutil.move(original, beside)
@@ -245,7 +198,7 @@ def test_a_moved_run_gives_the_same_outputs(runs, tmp_path, name):
     shutil.rmtree(beside)
     base = runs["backbone"] if name == "peft" else None
     _assert_same(before, _outputs(deeper, tmp_path / "deeper", runs["cache"], base))
-    predicted = _cli("predict.py", deeper, *([f"model.pretrained={base}"] if base else []), *TEXTS)
+    predicted = run_entry_point("predict.py", deeper, *([f"model.pretrained={base}"] if base else []), *TEXTS)
     assert predicted.returncode == 0, predicted.stderr[-2000:]
     assert [line.split("\t")[0] for line in predicted.stdout.strip().splitlines()] == [
         label for label, _ in before["predictions"]
@@ -255,23 +208,23 @@ def test_a_moved_run_gives_the_same_outputs(runs, tmp_path, name):
 def test_a_run_moved_away_from_its_pretrained_base_finds_it_when_told(runs, tmp_path):
     before = _outputs(runs["on_pretrain"], tmp_path / "before", runs["cache"])
     together = tmp_path / "together"
-    _copy(runs["pretrain"], together / "pretrain")
-    moved = _copy(runs["on_pretrain"], together / "on_pretrain")
+    copy_run(runs["pretrain"], together / "pretrain")
+    moved = copy_run(runs["on_pretrain"], together / "on_pretrain")
     _assert_same(before, _outputs(moved, tmp_path / "together_out", runs["cache"]))  # the relative path holds
-    alone = _copy(moved, tmp_path / "x" / "y" / "alone")
+    alone = copy_run(moved, tmp_path / "x" / "y" / "alone")
     shutil.rmtree(together / "pretrain")
-    missing = _cli("predict.py", alone, "a text")
-    _assert_refused(missing, "does not exist", "pass model.pretrained=")
-    elsewhere = _copy(runs["pretrain"], tmp_path / "elsewhere")
+    missing = run_entry_point("predict.py", alone, "a text")
+    assert_refused(missing, "does not exist", "pass model.pretrained=")
+    elsewhere = copy_run(runs["pretrain"], tmp_path / "elsewhere")
     _assert_same(before, _outputs(alone, tmp_path / "alone_out", runs["cache"], elsewhere))
 
 
 def test_a_base_that_changed_is_refused_with_both_hashes(runs, tmp_path):
-    run = _copy(runs["peft"], tmp_path / "run")
-    other = _copy(runs["backbone"], tmp_path / "other_backbone")
-    _edit_json(other / "config.json", lambda c: c.update(dropout=0.2))
-    refused = _cli("predict.py", run, f"model.pretrained={other}", "a text")
-    _assert_refused(refused, "config.json has sha256", "run_config.json records")
+    run = copy_run(runs["peft"], tmp_path / "run")
+    other = copy_run(runs["backbone"], tmp_path / "other_backbone")
+    edit_json(other / "config.json", lambda c: c.update(dropout=0.2))
+    refused = run_entry_point("predict.py", run, f"model.pretrained={other}", "a text")
+    assert_refused(refused, "config.json has sha256", "run_config.json records")
 
 
 def test_a_fully_fine_tuned_transformer_run_opens_with_its_test_metrics(runs, tmp_path):

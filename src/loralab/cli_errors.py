@@ -12,6 +12,7 @@ from typing import TypeVar
 from omegaconf.errors import MissingMandatoryValue
 
 from loralab.atomic_files import WRITE_ERRNOS, WriteError, write_error
+from loralab.terminal_text import escaped
 
 T = TypeVar("T")
 
@@ -51,7 +52,9 @@ def run_cli(main: Callable[[], T]) -> T:
         return main()
     except (*USER_ERRORS, OSError) as error:
         if not is_user_error(error) or os.environ.get("HYDRA_FULL_ERROR") == "1":
-            log_failure_to_files(f"{type(error).__name__}: {first_line(error)} (the traceback is on the terminal)")
+            log_failure_to_files(
+                f"{type(error).__name__}: {escaped(first_line(error))} (the traceback is on the terminal)"
+            )
             raise
         message = str(error).strip('"') if isinstance(error, KeyError) else str(error)
         if isinstance(error, MissingMandatoryValue) or "\n" in message.strip():
@@ -60,9 +63,10 @@ def run_cli(main: Callable[[], T]) -> T:
             if not isinstance(error, WriteError):
                 error = write_error(Path(error.filename or "a file of the run"), error)
             message = error.strerror
+        message = escaped(message)  # it may quote a string from a handed-over file
         log_failure_to_files(message)
         print(f"error: {message}", file=sys.stderr)
         raise SystemExit(1) from None
     except Exception as error:  # a bug, not bad input: Hydra prints the traceback
-        log_failure_to_files(f"{type(error).__name__}: {first_line(error)} (the traceback is on the terminal)")
+        log_failure_to_files(f"{type(error).__name__}: {escaped(first_line(error))} (the traceback is on the terminal)")
         raise

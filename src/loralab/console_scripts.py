@@ -18,6 +18,7 @@ from omegaconf import DictConfig
 from loralab.cli_errors import run_cli
 from loralab.configs import CONFIG_DIR
 from loralab.runs.open_run import take_base_argument
+from loralab.terminal_text import escaped
 from loralab.tools.run_arguments import (
     FORCE,
     ArgumentError,
@@ -102,7 +103,8 @@ def predict() -> None:
         predictions = loading_the_run(run_dir, lambda: predict_texts(run_dir, texts, base=base))
         for text, (label, probability) in zip(texts, predictions):
             snippet = text if len(text) <= 60 else text[:57] + "..."
-            print(f"{label}\t{probability:.3f}\t{snippet}")
+            # Label names come from the run folder: escaped, they cannot drive the terminal.
+            print(f"{escaped(label)}\t{probability:.3f}\t{escaped(snippet)}")
 
     run_cli(main)
 

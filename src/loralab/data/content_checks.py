@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from loralab.data.text_split import TextSplit
 
@@ -15,6 +17,30 @@ log = logging.getLogger(__name__)
 
 class DataFileError(ValueError):
     """A data file exists but cannot be used as it is."""
+
+
+@contextmanager
+def content_not_quoted(named_by: str | None) -> Iterator[None]:
+    """Errors of the block without the data's content when a run folder (``named_by``), not the
+    user, chose the data files: it may have named any file (a credentials file, say), and a message
+    quoting a cell or a header would print it. A missing file is still said as it is."""
+    if named_by is None:
+        yield
+        return
+    from loralab.runs.safe_paths import RunFolderError
+    from loralab.terminal_text import escaped
+
+    try:
+        yield
+    except RunFolderError:  # about a file's kind or place, never its content
+        raise
+    except FileNotFoundError as error:
+        raise FileNotFoundError(escaped(error)) from None
+    except Exception as error:
+        raise DataFileError(
+            f"the data files that {escaped(named_by)} names cannot be used ({type(error).__name__}; their content is "
+            "not shown, since a run folder chose them); pass data=<name> or data.path=<file> to use your own data"
+        ) from None
 
 
 def _as_label(value: object) -> int | None:

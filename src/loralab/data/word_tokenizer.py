@@ -13,6 +13,7 @@ from loralab.atomic_files import atomic_write_text
 from loralab.data.sources import load_raw_data
 from loralab.data.text_split import TextSplit
 from loralab.runs.run_files import VOCAB_FILE, find_run_file
+from loralab.terminal_text import escaped
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +29,31 @@ def _new_tokenizer() -> Tokenizer:
     )
     # Splits on whitespace and between word characters and punctuation ("movie!" -> "movie", "!").
     tokenizer.pre_tokenizer = pre_tokenizers.Whitespace()
+    return tokenizer
+
+
+def _tokenizer_from_vocabulary(path: Path) -> Tokenizer:
+    """The tokenizer of a saved ``vocab.json``, rebuilt from its word list alone: the file is a
+    whole ``tokenizers`` pipeline, and one from a handed-over folder could chain normalizers that
+    grow a text until memory runs out. Only the words and their ids are taken from it."""
+    from loralab.runs.safe_paths import VOCABULARY_LIMIT, RunFolderError, read_text_capped
+
+    def damaged(problem: str) -> RunFolderError:
+        return RunFolderError(f"{escaped(path)}: {problem}; the vocabulary is damaged or not loralab's")
+
+    try:
+        saved = json.loads(read_text_capped(path, VOCABULARY_LIMIT))
+        kind, vocab = saved["model"]["type"], saved["model"]["vocab"]
+    except (json.JSONDecodeError, KeyError, TypeError):
+        raise damaged("not a saved word vocabulary (model.type and model.vocab)") from None
+    if kind != "WordLevel" or not isinstance(vocab, dict):
+        raise damaged(f"model.type is {escaped(repr(kind))[:60]}, not a WordLevel vocabulary")
+    ids = sorted(vocab.values()) if all(type(i) is int for i in vocab.values()) else None
+    if ids != list(range(len(vocab))) or vocab.get(PAD_TOKEN) != 0 or vocab.get(UNK_TOKEN) != 1:
+        raise damaged(f"model.vocab must number its words 0..n-1 with {PAD_TOKEN} = 0 and {UNK_TOKEN} = 1")
+    tokenizer = _new_tokenizer()
+    tokenizer.model = models.WordLevel(vocab, unk_token=UNK_TOKEN)
+    tokenizer.add_special_tokens([PAD_TOKEN, UNK_TOKEN])
     return tokenizer
 
 
@@ -52,7 +78,7 @@ class WordTokenizer:
         self._tokenizer: Tokenizer | None = None
         self.vocab_path = find_run_file(vocab_path, VOCAB_FILE) if vocab_path else None
         if self.vocab_path is not None:
-            self._tokenizer = Tokenizer.from_file(str(self.vocab_path))
+            self._tokenizer = _tokenizer_from_vocabulary(self.vocab_path)
 
     @property
     def tokenizer(self) -> Tokenizer:

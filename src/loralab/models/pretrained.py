@@ -7,7 +7,9 @@ from pathlib import Path
 import torch
 from safetensors.torch import load_file
 
+from loralab.cli_errors import first_line
 from loralab.runs.run_files import MODEL_FILE, PRETRAIN_HINT, find_run_file
+from loralab.terminal_text import escaped
 
 TEXT_CLASSIFIER_KEYS = {"embedding.weight", "fc1.weight", "fc1.bias", "fc2.weight", "fc2.bias"}
 
@@ -22,13 +24,20 @@ def resolve_weights_file(pretrained: str | Path) -> Path:
 
 def load_state_dict(path: Path) -> dict[str, torch.Tensor]:
     """Tensors only: safetensors, or a Lightning checkpoint read with ``weights_only=True``."""
+    from loralab.runs.safe_paths import regular_file
+    from loralab.runs.safetensors_header import read_safetensors_header
+
+    if path.suffix == ".safetensors":
+        read_safetensors_header(path)  # its stated size is the file's: nothing crafted gets allocated
+    regular_file(path)
     try:
         if path.suffix == ".safetensors":
             return load_file(path)
         checkpoint = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:  # safetensors and torch raise several types for a damaged file
         raise ValueError(
-            f"cannot read checkpoint {path} ({type(error).__name__}: {error}); it is damaged or not a checkpoint"
+            f"cannot read checkpoint {escaped(path)} ({type(error).__name__}: {escaped(first_line(error))[:200]}); "
+            "it is damaged or not a checkpoint"
         ) from None
     state = checkpoint.get("state_dict", checkpoint)
     return {key.removeprefix("net."): value for key, value in state.items() if key.startswith("net.")} or state

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file
 from torch import nn
@@ -17,6 +18,7 @@ from loralab.runs.base_reference import backbone_folder, base_file
 from loralab.runs.run_config import RUN_CONFIG_FILE, check_json_file_has_no_code_keys, read_run_config
 from loralab.runs.run_files import MODEL_FILE
 from loralab.runs.safe_paths import RunFolderError, folder_file, folder_tree
+from loralab.terminal_text import escaped
 
 
 @dataclass
@@ -33,26 +35,23 @@ def _tensors(path: Path) -> dict:
     try:
         return load_file(path)
     except (OSError, SafetensorError) as error:
-        raise RunFolderError(f"cannot read {path} ({error}); the file is damaged") from None
+        raise RunFolderError(f"cannot read {escaped(path)} ({escaped(error)}); the file is damaged") from None
 
 
 def _load_whole(net: nn.Module, path: Path) -> None:
     try:
         net.load_state_dict(_tensors(path))
     except RuntimeError as error:
-        raise RunFolderError(f"{path} does not fit the model run_config.json describes ({str(error)[:200]})") from None
+        raise RunFolderError(
+            f"{escaped(path)} does not fit the model run_config.json describes ({escaped(error)[:200]})"
+        ) from None
 
 
-def _open_text_classifier(run_dir: Path, run: dict, base: str | Path | None) -> OpenedRun:
-    from loralab.data import WordTokenizer
-    from loralab.lora import apply_lora
+def _text_classifier(run: dict, tokenizer: Any) -> nn.Module:
     from loralab.models import TextClassifier
-    from loralab.models.pretrained import load_state_dict
-    from loralab.runs.lora_adapter import load_adapter
 
-    tokenizer = WordTokenizer(vocab_path=folder_file(run_dir, run["tokenizer"]["vocab"]))
     settings = run["net"]
-    net = TextClassifier(
+    return TextClassifier(
         vocab_size=len(tokenizer.vocab),
         num_classes=run["num_classes"],
         embed_dim=settings["embed_dim"],
@@ -62,23 +61,79 @@ def _open_text_classifier(run_dir: Path, run: dict, base: str | Path | None) -> 
         word_dropout=settings["word_dropout"],
         count_each_word_once=settings["count_each_word_once"],
     )
+
+
+def _with_lora(net: nn.Module, lora: dict) -> nn.Module:
+    from loralab.lora import apply_lora
+
+    return apply_lora(net, **{key: value for key, value in lora.items() if key not in ("kind", "adapter")})
+
+
+def _check_shapes(run_dir: Path, expected: dict[str, tuple], files: list[Path], complete: bool = True) -> None:
+    """Each tensor in ``expected`` is in one of ``files`` (the first that holds it) with that shape:
+    read from the headers, before anything of the size run_config.json states is allocated."""
+    from loralab.runs.safetensors_header import read_safetensors_header
+
+    headers = [(path, read_safetensors_header(path)) for path in files]
+    for name, shape in expected.items():
+        path, found = next(((path, header[name]) for path, header in headers if name in header), (None, None))
+        if path is None and not complete:  # the rest is in a checkpoint file, checked as it loads
+            continue
+        if path is None:
+            raise RunFolderError(
+                f"no weights file of the run holds {escaped(name)} ({', '.join(escaped(p) for p in files)}); "
+                "the run folder is incomplete"
+            )
+        if found != shape:
+            raise RunFolderError(
+                f"{escaped(path)}: tensor {escaped(name)} has shape {list(found)}, but "
+                f"{escaped(run_dir / RUN_CONFIG_FILE)} (net, num_classes, lora) and the vocabulary describe "
+                f"{list(shape)}; the folder is damaged"
+            )
+
+
+def _meta_shapes(build, trainable_only: bool = False) -> dict[str, tuple]:
+    """The tensor shapes of the network ``build()`` makes, on PyTorch's meta device (no storage)."""
+    with torch.device("meta"):
+        net = build()
+    if trainable_only:
+        return {name: tuple(p.shape) for name, p in net.named_parameters() if p.requires_grad}
+    return {name: tuple(t.shape) for name, t in net.state_dict().items()}
+
+
+def _open_text_classifier(run_dir: Path, run: dict, base: str | Path | None) -> OpenedRun:
+    from loralab.data import WordTokenizer
+    from loralab.models.pretrained import load_state_dict
+    from loralab.runs.lora_adapter import load_adapter
+
+    tokenizer = WordTokenizer(vocab_path=folder_file(run_dir, run["tokenizer"]["vocab"]))
+    plain = _meta_shapes(lambda: _text_classifier(run, tokenizer))
     lora = run["lora"]
     if lora is None:
-        _load_whole(net, folder_file(run_dir, MODEL_FILE))
+        weights = folder_file(run_dir, MODEL_FILE)
+        _check_shapes(run_dir, plain, [weights])
+        net = _text_classifier(run, tokenizer)
+        _load_whole(net, weights)
         return OpenedRun(net.eval(), tokenizer, run["label_names"], run)
     base_path = base_file(run_dir, run["base"], base, str(run_dir / RUN_CONFIG_FILE))
-    own = net.state_dict()
+    adapter_weights = folder_file(run_dir, Path(lora["adapter"]) / "adapter_model.safetensors")
     # A pretrained base may have another head size: the adapter then holds the trained head.
+    safetensors_base = base_path.suffix == ".safetensors"
+    _check_shapes(run_dir, plain, [adapter_weights, base_path][: 1 + safetensors_base], safetensors_base)
+    trained = _meta_shapes(lambda: _with_lora(_text_classifier(run, tokenizer), lora), trainable_only=True)
+    _check_shapes(run_dir, trained, [adapter_weights])
+    net = _text_classifier(run, tokenizer)
+    own = net.state_dict()
     state = {k: v for k, v in load_state_dict(base_path).items() if k in own and v.shape == own[k].shape}
     net.load_state_dict(state, strict=False)
     not_in_base = set(own) - set(state)
-    net = apply_lora(net, **{key: value for key, value in lora.items() if key not in ("kind", "adapter")})
-    adapter_weights = folder_file(run_dir, Path(lora["adapter"]) / "adapter_model.safetensors")
+    net = _with_lora(net, lora)
     load_adapter(net, adapter_weights.parent)
     missing = sorted(not_in_base - set(_tensors(adapter_weights)))
     if missing:
         raise RunFolderError(
-            f"neither the base {base_path} nor {adapter_weights} holds {', '.join(missing)}; the run folder is incomplete"
+            f"neither the base {escaped(base_path)} nor {escaped(adapter_weights)} holds {', '.join(missing)}; "
+            "the run folder is incomplete"
         )
     return OpenedRun(net.eval(), tokenizer, run["label_names"], run)
 

@@ -6,13 +6,17 @@ epochs), ``hydra.run.dir=<run folder>`` and ``ckpt_path=<run folder>/checkpoints
 
 The folder's overrides are replayed only when they set plain config values: one that would
 select code (a ``_target_`` anywhere, a ``hydra.*`` setting or group such as a callback or a
-logging handler, ``trust_remote_code``, an interpolation) is refused by name. What the user types
-on the command line is not restricted.
+logging handler, ``trust_remote_code``, an interpolation), set where the run writes (a logger's or
+checkpoint's folder, a file name) or hold a pattern is refused by name, unless the user types that
+key again. What the user
+types on the command line is not restricted. The folder itself must hold only regular files and
+folders: a link would let the resumed run write wherever it points.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import re
 from pathlib import Path
 
@@ -21,7 +25,8 @@ from omegaconf import OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from loralab.runs.run_files import METRICS_FILE
-from loralab.runs.safe_paths import RunFolderError, regular_file
+from loralab.runs.safe_paths import RunFolderError, read_text_capped, regular_file
+from loralab.terminal_text import escaped
 
 RESUME_PREFIX = "resume="
 RESUME_FINISHED = "resume_finished"  # +resume_finished=true: rerun a finished run in its folder
@@ -37,6 +42,25 @@ def override_key(override: str) -> str:
 PLAIN_KEY = re.compile(r"^(\+\+|\+|~)?[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z0-9_]+)*$")
 GROUP_CHOICE = re.compile(r"^[A-Za-z0-9_.-]*$")  # a top-level key picks a conf/ file by name, or sets a plain value
 CODE_WORDS = ("_target_", "_partial_", "_args_", "_recursive_", "_convert_", "trust_remote_code", "auto_map")
+# Keys that name where a run writes (loggers, checkpoints, profilers, caches, curves, the run
+# folder's name): a folder's value would aim the resumed run's writes, or deletes, anywhere.
+OUTPUT_SECTIONS = ("paths.", "logger.")
+OUTPUT_LEAVES = ("filename", "version", "prefix", "sub_dir", "name")
+OUTPUT_LEAF_ENDINGS = ("dir", "dirpath", "uri", "url", "location", "root")
+# Paths a run reads (its data, its base): replayed, and read through the checks for folder files.
+READ_PATHS = ("paths.data_dir", "data.data_dir", "data.name")
+DATA_PATHS = ("paths.data_dir", "data.data_dir", "data.path")  # a replayed one hides data errors' content
+PATTERN_LEAVES = ("target_modules", "modules_to_save", "rank_pattern", "alpha_pattern", "layers_to_transform")
+PLAIN_NAME_VALUE = re.compile(r"^[\[\]{}A-Za-z0-9_.,:\s-]*$")
+RESUME_WALK_LIMIT = 100_000  # entries in a run folder: checkpoints, logs, event files
+
+
+def names_an_output(key: str) -> bool:
+    """Whether a config key sets where a run writes (a folder, a file name, a URI)."""
+    leaf = key.rsplit(".", 1)[-1]
+    if key in READ_PATHS:
+        return False
+    return key.startswith(OUTPUT_SECTIONS) or leaf in OUTPUT_LEAVES or leaf.endswith(OUTPUT_LEAF_ENDINGS)
 
 
 def check_recorded_override(override: object, source: Path) -> str:
@@ -63,20 +87,65 @@ def check_recorded_override(override: object, source: Path) -> str:
     if "${" in override:
         raise refuse("holds an interpolation (${...}), not a plain value")
     value = override.split("=", 1)[1] if "=" in override else ""
+    if not override.isprintable():
+        raise refuse("holds control characters")
+    if names_an_output(key):
+        raise refuse(f"sets where the run writes ({escaped(value)}), which a handed-over folder may aim anywhere")
+    if key.rsplit(".", 1)[-1] in PATTERN_LEAVES and not PLAIN_NAME_VALUE.match(value):
+        raise refuse("holds a pattern (a regular expression), which a folder may craft to run for hours")
     if "." not in key and (not GROUP_CHOICE.match(value) or ".." in value):
         raise refuse(f"picks {value!r}, not a config of loralab's conf/ by name")
     return override
 
 
-def recorded_overrides(overrides_file: Path) -> list[str]:
-    """The run's own overrides, each checked to set a plain value only."""
+def recorded_overrides(overrides_file: Path, retyped: set[str] = frozenset()) -> list[str]:
+    """The run's own overrides, each checked to set a plain value only; those of a key in
+    ``retyped`` (typed again by the user) are left out unchecked, since they are not replayed."""
     try:
-        recorded = OmegaConf.load(regular_file(overrides_file))
+        recorded = OmegaConf.create(read_text_capped(overrides_file))
+    except RunFolderError:
+        raise
     except (OSError, OmegaConfBaseException, ValueError) as error:
-        raise RunFolderError(f"{overrides_file}: not a readable overrides list ({error})") from None
+        raise RunFolderError(f"{escaped(overrides_file)}: not a readable overrides list ({escaped(error)})") from None
     if not OmegaConf.is_list(recorded):
         raise RunFolderError(f"{overrides_file}: not a list of overrides; the file is damaged")
-    return [check_recorded_override(o, overrides_file) for o in OmegaConf.to_container(recorded)]
+    overrides = OmegaConf.to_container(recorded)
+    return [
+        check_recorded_override(o, overrides_file)
+        for o in overrides
+        if not (isinstance(o, str) and override_key(o) in retyped)
+    ]
+
+
+def check_resumable_folder(run_dir: Path) -> None:
+    """Regular files and folders only: a resumed run writes checkpoints, logs and Hydra's files into
+    the folder, and a link there (or a fifo, a device) would take those writes, or a read, elsewhere."""
+    for count, (folder, names, files) in enumerate(os.walk(run_dir)):
+        if count > RESUME_WALK_LIMIT:
+            raise RunFolderError(f"resume={escaped(run_dir)}: more than {RESUME_WALK_LIMIT} folders; not a run folder")
+        for name in names + files:
+            path = Path(folder) / name
+            if path.is_symlink():
+                raise RunFolderError(
+                    f"resume={escaped(run_dir)}: {escaped(path)} is a link; a resumed run writes into its folder, "
+                    "so the folder must hold its own files (copy the files the links point at into it)"
+                )
+            if name in files:
+                regular_file(path)
+                if os.lstat(path).st_nlink > 1:  # Hydra rewrites .hydra/*.yaml and appends to train.log in place
+                    raise RunFolderError(
+                        f"resume={escaped(run_dir)}: {escaped(path)} has other hard links; a file written in place "
+                        "would change them too (copy the folder with cp -r to separate them)"
+                    )
+
+
+_data_named_by: dict[Path, str] = {}  # resumed run folder -> its overrides file, when it chose the data
+
+
+def data_named_by_folder(output_dir: str | Path) -> str | None:
+    """The overrides file of ``output_dir`` when it is a resumed run whose folder chose the data
+    files, else None: errors about those files then name them without quoting what they hold."""
+    return _data_named_by.get(Path(output_dir).resolve())
 
 
 def resume_arguments(argv: list[str]) -> list[str]:
@@ -85,21 +154,27 @@ def resume_arguments(argv: list[str]) -> list[str]:
     if not resume:
         return argv
     run_dir = Path(resume[-1].removeprefix(RESUME_PREFIX))
+    if run_dir.is_symlink():
+        run_dir = run_dir.resolve()  # the link itself is the user's; what it points at is checked
     overrides_file = run_dir / ".hydra" / "overrides.yaml"
-    if not overrides_file.is_file():
+    if not os.path.lexists(overrides_file):
         raise FileNotFoundError(
             f"resume={run_dir}: no {overrides_file}; pass a run folder made by train.py (outputs/<task>/<time>)"
         )
     checkpoint = run_dir / LAST_CHECKPOINT
-    if not checkpoint.is_file():
+    if not os.path.lexists(checkpoint):
         raise FileNotFoundError(
             f"resume={run_dir}: no {LAST_CHECKPOINT} (the run stopped before its first epoch ended); start it again instead"
         )
-    recorded = recorded_overrides(overrides_file)  # what selects code is refused first, finished run or not
+    check_resumable_folder(run_dir)
+    new = [arg for arg in argv if not arg.startswith(RESUME_PREFIX)]
+    new_keys = {override_key(arg) for arg in new} | {"ckpt_path", RESUME_FINISHED}
+    # What selects code or names a path is refused first, finished run or not.
+    original = recorded_overrides(overrides_file, retyped=new_keys)
     argv = refuse_rerun_of_finished(run_dir, argv)
     new = [arg for arg in argv if not arg.startswith(RESUME_PREFIX)]
-    new_keys = {override_key(arg) for arg in new} | {"ckpt_path"}
-    original = [o for o in recorded if override_key(o) not in new_keys]
+    if any(override_key(o) in DATA_PATHS for o in original):
+        _data_named_by[run_dir.resolve()] = str(overrides_file)
     return [*original, *new, f"hydra.run.dir={run_dir}", f"ckpt_path={checkpoint}"]
 
 
@@ -113,7 +188,9 @@ def refuse_rerun_of_finished(run_dir: Path, argv: list[str]) -> list[str]:
     if not metrics_file.is_file() or any(flag.split("=", 1)[-1].lower() == "true" for flag in flags):
         return argv
     try:
-        epochs = int(json.loads(metrics_file.read_text())["epochs"])
+        epochs = int(json.loads(read_text_capped(metrics_file))["epochs"])
+    except RunFolderError:
+        raise
     except (OSError, ValueError, KeyError, TypeError):
         epochs = None
     wanted = [arg.split("=", 1)[1] for arg in argv if override_key(arg) == "trainer.max_epochs"]
@@ -130,10 +207,11 @@ def refuse_rerun_of_finished(run_dir: Path, argv: list[str]) -> list[str]:
 def check_checkpoint(path: str | Path) -> None:
     """Fail before training starts if ``ckpt_path`` is missing or not a readable checkpoint."""
     path = Path(path)
-    if not path.is_file():
+    if not os.path.lexists(path):
         raise FileNotFoundError(
-            f"ckpt_path={path} does not exist; pass a .ckpt file, or resume=<run folder> to continue a run"
+            f"ckpt_path={escaped(path)} does not exist; pass a .ckpt file, or resume=<run folder> to continue a run"
         )
+    regular_file(path)
     try:
         torch.load(path, map_location="cpu", weights_only=True, mmap=True)
     except Exception as error:  # torch raises several types for a damaged file

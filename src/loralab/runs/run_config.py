@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from loralab.atomic_files import atomic_write_json
-from loralab.runs.safe_paths import RunFolderError, folder_file
+from loralab.runs.safe_paths import RunFolderError, folder_file, read_text_capped
+from loralab.terminal_text import escaped
 
 RUN_CONFIG_FILE = "run_config.json"
 FORMAT = 1
@@ -30,6 +31,12 @@ SCALING = ("standard", "rslora", "lab")
 LORA_KIND = {"textclassifier": "loralab", "hf_classifier": "peft"}
 SHA256 = re.compile(r"^[0-9a-f]{64}$")
 HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
+# Sizes a run records, bounded before anything of that size is built (the weights' headers are
+# then checked against them): wide enough for any model loralab trains, far below what fills memory.
+WIDTH_LIMIT = 1 << 16  # embed_dim, hidden_dim
+CLASS_LIMIT = 1 << 14  # num_classes
+RANK_LIMIT = 1 << 12  # LoRA rank
+NAME_LIMIT = 200  # characters of a label name
 
 
 def find_code_keys(value: Any, where: str = "") -> str | None:
@@ -62,9 +69,9 @@ def refuse_code_keys(path: Path, value: Any) -> None:
 def check_json_file_has_no_code_keys(path: Path) -> None:
     """A library config (tokenizer_config.json, config.json) without ``auto_map`` or other code keys."""
     try:
-        value = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise RunFolderError(f"{path}: not readable JSON ({error})") from None
+        value = json.loads(read_text_capped(path))
+    except (OSError, json.JSONDecodeError) as error:
+        raise RunFolderError(f"{escaped(path)}: not readable JSON ({escaped(error)})") from None
     refuse_code_keys(path, value)
 
 
@@ -75,7 +82,9 @@ class _Reader:
         self.path = path
 
     def fail(self, key: str, problem: str) -> RunFolderError:
-        return RunFolderError(f"{self.path}: key {key} {problem}; the file is damaged or was not written by train.py")
+        return RunFolderError(
+            f"{escaped(self.path)}: key {escaped(key)} {problem}; the file is damaged or was not written by train.py"
+        )
 
     def section(self, value: Any, key: str, allowed: dict[str, Any]) -> dict:
         if not isinstance(value, dict):
@@ -92,19 +101,30 @@ class _Reader:
 
     def one_of(self, choices: tuple) -> Any:
         def check(value: Any, key: str) -> None:
-            if value not in choices:
-                raise self.fail(key, f"is {value!r}, not one of {', '.join(map(repr, choices))}")
+            if not isinstance(value, (str, int, float, type(None))) or value not in choices:
+                raise self.fail(key, f"is {escaped(repr(value))[:100]}, not one of {', '.join(map(repr, choices))}")
 
         return check
+
+    def integer(self, low: int, high: int) -> Any:
+        def check(value: Any, key: str) -> None:
+            if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+                raise self.fail(key, f"is {escaped(repr(value))[:100]}, not an integer in {low}..{high}")
+
+        return check
+
+    def fraction(self, value: Any, key: str) -> None:
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
+            raise self.fail(key, f"is {escaped(repr(value))[:100]}, not a number in 0..1")
 
     def of_type(self, *types: type, optional: bool = False) -> Any:
         def check(value: Any, key: str) -> None:
             if value is None and optional:
                 return
             if isinstance(value, bool) and bool not in types:
-                raise self.fail(key, f"must be {'/'.join(t.__name__ for t in types)}, not {value!r}")
+                raise self.fail(key, f"must be {'/'.join(t.__name__ for t in types)}, not {escaped(repr(value))[:100]}")
             if not isinstance(value, types):
-                raise self.fail(key, f"must be {'/'.join(t.__name__ for t in types)}, not {value!r}")
+                raise self.fail(key, f"must be {'/'.join(t.__name__ for t in types)}, not {escaped(repr(value))[:100]}")
 
         return check
 
@@ -113,7 +133,7 @@ class _Reader:
             if value is None and optional:
                 return
             if not isinstance(value, str) or not pattern.match(value):
-                raise self.fail(key, f"is {value!r}, not a valid value")
+                raise self.fail(key, f"is {escaped(repr(value))[:100]}, not a valid value")
 
         return check
 
@@ -157,9 +177,9 @@ def read_run_config(run_dir: str | Path) -> dict:
         )
     path = folder_file(run_dir, RUN_CONFIG_FILE)
     try:
-        config = json.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise RunFolderError(f"{path}: not readable JSON ({error}); the file is damaged") from None
+        config = json.loads(read_text_capped(path))
+    except json.JSONDecodeError as error:
+        raise RunFolderError(f"{escaped(path)}: not readable JSON ({error}); the file is damaged") from None
     refuse_code_keys(path, config)
     read = _Reader(path)
     if not isinstance(config, dict):
@@ -168,10 +188,10 @@ def read_run_config(run_dir: str | Path) -> dict:
     family = config["family"]
     if family == "textclassifier":
         net = {
-            "embed_dim": read.of_type(int),
-            "hidden_dim": read.of_type(int),
+            "embed_dim": read.integer(1, WIDTH_LIMIT),
+            "hidden_dim": read.integer(1, WIDTH_LIMIT),
             "freeze_embeddings": read.of_type(bool),
-            "word_dropout": read.of_type(int, float),
+            "word_dropout": read.fraction,
             "count_each_word_once": read.of_type(bool),
         }
         tokenizer = {"kind": read.one_of(("word",)), "vocab": read.of_type(str)}
@@ -192,9 +212,9 @@ def read_run_config(run_dir: str | Path) -> dict:
         "kind": read.one_of((LORA_KIND[family],)),
         "adapter": read.of_type(str),
         "target_modules": read.strings,
-        "rank": read.of_type(int),
+        "rank": read.integer(1, RANK_LIMIT),
         "alpha": read.of_type(int, float),
-        "dropout": read.of_type(int, float),
+        "dropout": read.fraction,
         "scaling": read.one_of(SCALING),
         "modules_to_save": read.strings,
         "freeze_embeddings": read.of_type(bool),
@@ -217,8 +237,8 @@ def read_run_config(run_dir: str | Path) -> dict:
             raise read.fail(f"{key}.{unknown[0]}", "is not a data setting")
 
     def label_names(value: Any, key: str) -> None:
-        if not isinstance(value, list) or not all(isinstance(name, str) for name in value):
-            raise read.fail(key, "must be a list of strings")
+        if not isinstance(value, list) or not all(isinstance(name, str) and len(name) <= NAME_LIMIT for name in value):
+            raise read.fail(key, f"must be a list of names of at most {NAME_LIMIT} characters")
 
     read.section(
         config,
@@ -226,7 +246,7 @@ def read_run_config(run_dir: str | Path) -> dict:
         {
             "format": read.one_of((FORMAT,)),
             "family": read.one_of(tuple(LORA_KIND)),
-            "num_classes": read.of_type(int),
+            "num_classes": read.integer(2, CLASS_LIMIT),
             "label_names": label_names,
             "net": section(net),
             "tokenizer": section(tokenizer),

@@ -22,6 +22,21 @@ def sha256_of(path: str | Path) -> str:
     return digest.hexdigest()
 
 
+def _stays_in(folder: Path, path: Path) -> Path:
+    """``path``, a file of ``folder``: a link out of it would make the run record (and trust, by
+    its sha256) a file the folder's owner never put there."""
+    from loralab.runs.safe_paths import RunFolderError, regular_file
+    from loralab.terminal_text import escaped
+
+    resolved = path.resolve()
+    if not resolved.is_relative_to(folder.resolve()):
+        raise RunFolderError(
+            f"{escaped(path)} leads out of {escaped(folder)} (to {escaped(resolved)}); pass the folder that holds "
+            "the file itself, or the file's own path"
+        )
+    return regular_file(path)
+
+
 def find_run_file(path: str | Path, filename: str) -> Path:
     """``path`` itself if it is a file named ``filename``, else ``filename`` in the folder ``path``
     or in the folders above a checkpoint file (``<run>/checkpoints/best.ckpt`` -> ``<run>/``)."""
@@ -33,5 +48,5 @@ def find_run_file(path: str | Path, filename: str) -> Path:
     folders = [path] if path.is_dir() else list(path.parents)[:2]
     for folder in folders:
         if (folder / filename).is_file():
-            return folder / filename
+            return _stays_in(folder, folder / filename)
     raise FileNotFoundError(f"no {filename} in or above {path}: is it a loralab run folder? {PRETRAIN_HINT}")

@@ -17,9 +17,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from loralab.runs.safe_paths import RunFolderError, read_capped
+from loralab.terminal_text import escaped
+
 log = logging.getLogger(__name__)
 
 LOCK_FILE = ".lock"
+LOCK_LIMIT = 1024  # "<pid> <host>"
 # Set to a non-zero rank in the extra processes of a multi-device run, which share rank 0's folder.
 _RANK_VARIABLES = ("LOCAL_RANK", "NODE_RANK", "RANK", "SLURM_PROCID")
 
@@ -33,10 +37,18 @@ def is_secondary_process() -> bool:
 
 
 def _owner(lock: Path) -> tuple[int, str] | None:
+    """The pid and host in ``lock``; None when it is gone or not a lock's content. A fifo, device
+    or large file there is refused (``RunFolderError``): reading it could hang or fill memory."""
+    if lock.is_symlink():
+        raise RunFolderError(f"{escaped(lock)} is a link; a run folder's lock is a file of its own (delete the link)")
     try:
-        pid, host = lock.read_text().split()
+        pid, host = read_capped(lock, LOCK_LIMIT).decode("utf-8").split()
         return int(pid), host
-    except (OSError, ValueError):
+    except FileNotFoundError:
+        return None
+    except (UnicodeDecodeError, ValueError) as error:
+        if isinstance(error, RunFolderError):
+            raise
         return None
 
 

@@ -1,13 +1,20 @@
 """Reading a run folder someone handed you: regular files only, none reached through a link that
-leads out of the folder, and a base outside it only when its sha256 is the recorded one."""
+leads out of the folder, none on the kernel's pseudo file systems or sparse, each read capped at a
+size fixed in code, and a base outside the folder only when its sha256 is the recorded one."""
 
 from __future__ import annotations
 
 import os
+import re
 import stat
 from pathlib import Path
 
 from loralab.runs.run_files import sha256_of
+from loralab.terminal_text import escaped
+
+SETTINGS_LIMIT = 4 << 20  # run_config.json, overrides.yaml, metrics.json, adapter_config.json: kilobytes
+VOCABULARY_LIMIT = 256 << 20  # vocab.json, tokenizer.json: a few MB for the largest vocabularies
+SPARSE_FROM = 1 << 20  # files this large must occupy at least half their size on disk
 
 
 class RunFolderError(ValueError):
@@ -26,59 +33,150 @@ def _kind(mode: int) -> str:
     return "not a regular file"
 
 
+def _pseudo_devices() -> set[int]:
+    return {os.stat(root).st_dev for root in ("/proc", "/sys", "/dev") if os.path.isdir(root)}
+
+
+_PSEUDO_DEVICES = _pseudo_devices()
+
+
+def check_regular(path: Path, info: os.stat_result) -> None:
+    """Refuse what a read would hang on or never finish: devices, fifos, sockets, the kernel's
+    ``/proc`` and ``/sys`` files (a "regular" file of no stated size), and sparse files (terabytes
+    that take no disk, as a hash or a whole read would find out the slow way)."""
+    if not stat.S_ISREG(info.st_mode):
+        raise RunFolderError(f"{escaped(path)} is {_kind(info.st_mode)}; a run folder reads regular files only")
+    if info.st_dev in _PSEUDO_DEVICES:
+        raise RunFolderError(f"{escaped(path)} is a file of the kernel (/proc, /sys, /dev), not a file of a run")
+    if info.st_size >= SPARSE_FROM and info.st_blocks * 512 < info.st_size // 2:
+        raise RunFolderError(
+            f"{escaped(path)} is a sparse file ({info.st_size} bytes stated, {info.st_blocks * 512} on disk); "
+            "no file a run writes is sparse: the folder is damaged or crafted"
+        )
+
+
 def regular_file(path: str | Path) -> Path:
-    """``path`` when it is (or links to) a regular file: never a device or fifo that a read would hang on."""
+    """``path`` when it is (or links to) a regular file that can be read to its end."""
     path = Path(path)
     try:
-        mode = os.stat(path).st_mode
+        info = os.stat(path)
     except FileNotFoundError:
-        raise FileNotFoundError(f"{path} does not exist; the run folder or its base is incomplete") from None
-    if not stat.S_ISREG(mode):
-        raise RunFolderError(f"{path} is {_kind(mode)}; a run folder reads regular files only")
+        raise FileNotFoundError(f"{escaped(path)} does not exist; the run folder or its base is incomplete") from None
+    check_regular(path, info)
     return path
+
+
+def read_capped(path: str | Path, limit: int) -> bytes:
+    """The bytes of ``path``, a regular file of at most ``limit`` bytes, read from one open file
+    (checked after opening, so a swapped file cannot slip in); a fifo does not block the open."""
+    path = Path(path)
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except FileNotFoundError:
+        raise FileNotFoundError(f"{escaped(path)} does not exist; the run folder is incomplete") from None
+    try:
+        info = os.fstat(fd)
+        check_regular(path, info)
+        if info.st_size > limit:
+            raise RunFolderError(
+                f"{escaped(path)} has {info.st_size} bytes, more than the {limit} such a file may have; "
+                "the folder is damaged or crafted"
+            )
+        chunks, total = [], 0
+        while chunk := os.read(fd, min(1 << 20, limit + 1 - total)):
+            chunks.append(chunk)
+            total += len(chunk)
+            if total > limit:
+                raise RunFolderError(f"{escaped(path)} holds more than {limit} bytes; the folder is damaged or crafted")
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
+
+
+def read_text_capped(path: str | Path, limit: int = SETTINGS_LIMIT) -> str:
+    try:
+        return read_capped(path, limit).decode("utf-8")
+    except UnicodeDecodeError:
+        raise RunFolderError(f"{escaped(path)} is not UTF-8 text; the file is damaged") from None
 
 
 def _inside(run_dir: Path, path: Path) -> Path:
     resolved = path.resolve()
     if not resolved.is_relative_to(run_dir.resolve()):
         raise RunFolderError(
-            f"{path} leads out of the run folder (to {resolved}); a run folder's own files must live inside it"
+            f"{escaped(path)} leads out of the run folder (to {escaped(resolved)}); a run folder's own files must "
+            "live inside it"
         )
     return path
+
+
+def _relative(relative: str | Path) -> None:
+    if Path(relative).is_absolute():
+        raise RunFolderError(
+            f"{escaped(relative)} is an absolute path; a run folder names its own files relative to itself"
+        )
 
 
 def folder_file(run_dir: str | Path, relative: str | Path) -> Path:
     """``run_dir/relative``: a regular file inside the run folder (a link may point only within it)."""
     run_dir = Path(run_dir)
-    if Path(relative).is_absolute():
-        raise RunFolderError(f"{relative} is an absolute path; a run folder names its own files relative to itself")
+    _relative(relative)
     path = run_dir / relative
     if not os.path.lexists(path):
-        raise FileNotFoundError(f"{path} is missing; the run folder is incomplete (copy the whole folder)")
+        raise FileNotFoundError(f"{escaped(path)} is missing; the run folder is incomplete (copy the whole folder)")
     return regular_file(_inside(run_dir, path))
 
 
-def folder_tree(run_dir: str | Path, relative: str | Path) -> Path:
+def folder_tree(run_dir: str | Path, relative: str | Path, limit: int = 10_000) -> Path:
     """``run_dir/relative``: a folder inside the run folder holding only regular files and folders
     that stay inside it (a library reads whichever of its files it wants)."""
     run_dir = Path(run_dir)
-    if Path(relative).is_absolute():
-        raise RunFolderError(f"{relative} is an absolute path; a run folder names its own files relative to itself")
+    _relative(relative)
     folder = _inside(run_dir, run_dir / relative)
     if not folder.is_dir():
-        raise FileNotFoundError(f"{folder} is missing; the run folder is incomplete (copy the whole folder)")
-    for path in sorted(folder.rglob("*")):
+        raise FileNotFoundError(f"{escaped(folder)} is missing; the run folder is incomplete (copy the whole folder)")
+    for count, path in enumerate(folder.rglob("*")):
+        if count >= limit:
+            raise RunFolderError(f"{escaped(folder)} holds more than {limit} entries; the folder is damaged or crafted")
         _inside(run_dir, path)
         if not path.is_dir():
             regular_file(path)
     return folder
 
 
+PLAIN_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
+
+
+def folder_output(run_dir: str | Path, folder: str, name: str) -> Path:
+    """``run_dir/folder/name`` for a tool to write: plain names (no separator, no ``..``), the
+    sub-folder a real folder of the run (made if missing, never a link), the file absent or
+    regular. Nothing a folder holds can aim the write elsewhere."""
+    for part in (folder, name):
+        if not PLAIN_NAME.match(part) or ".." in part:
+            raise RunFolderError(
+                f"{escaped(part)!r} is not a plain file name (letters, digits, _ . -); it cannot name a file of "
+                f"the run folder {escaped(run_dir)}"
+            )
+    target_dir = Path(run_dir) / folder
+    if target_dir.is_symlink() or (os.path.lexists(target_dir) and not target_dir.is_dir()):
+        raise RunFolderError(f"{escaped(target_dir)} is a link or a file; the run folder's {folder}/ must be a folder")
+    target_dir.mkdir(exist_ok=True)
+    target = target_dir / name
+    if target.is_symlink() or (os.path.lexists(target) and not target.is_file()):
+        raise RunFolderError(f"{escaped(target)} is a link or not a regular file; remove it, it is not the run's")
+    return target
+
+
 def verify_sha256(path: Path, expected: str, record: str) -> None:
-    """Refuse a base whose content is not the one the run recorded, naming both hashes."""
-    actual = sha256_of(path)
+    """Refuse a base whose content is not the one the run recorded, naming both hashes. A
+    safetensors file's header is checked first: its stated size must be the file's."""
+    from loralab.runs.safetensors_header import read_safetensors_header
+
+    if path.suffix == ".safetensors":
+        read_safetensors_header(path)
+    actual = sha256_of(regular_file(path))
     if actual != expected:
         raise RunFolderError(
-            f"{path} has sha256 {actual}, but {record} records {expected}: it is not the base this run was trained on; "
-            "pass model.pretrained=<the base it was trained on>"
+            f"{escaped(path)} has sha256 {actual}, but {escaped(record)} records {expected}: it is not the base this run was "
+            "trained on; pass model.pretrained=<the base it was trained on>"
         )

@@ -26,8 +26,10 @@ from loralab.atomic_files import atomic_write_text
 from loralab.cli_errors import first_line, run_cli
 from loralab.runs.resume import override_key
 from loralab.runs.run_files import METRICS_FILE
+from loralab.runs.safe_paths import read_text_capped
 from loralab.sweeps.jobs import FAILURE_FILE
 from loralab.sweeps.plot import plot_sweep
+from loralab.terminal_text import escaped
 from loralab.training.tensorboard_hparams import read_sessions, write_sweep_experiment
 
 log = logging.getLogger(__name__)
@@ -47,7 +49,7 @@ JOB_COLUMNS = ["job", "overrides", "group", "status"]
 
 def _config_values(job: Path) -> dict[str, Any]:
     config_file = job / ".hydra" / "config.yaml"
-    config = _read(config_file, OmegaConf.load) if config_file.is_file() else OmegaConf.create()
+    config = _read(config_file, _yaml) if config_file.is_file() else OmegaConf.create()
     values = {}
     for column, key in CONFIG_COLUMNS.items():
         value = OmegaConf.select(config, key, default=None, throw_on_missing=False)
@@ -58,6 +60,14 @@ def _config_values(job: Path) -> dict[str, Any]:
 def _job_dirs(sweep_dir: Path) -> list[Path]:
     jobs = [d for d in sweep_dir.iterdir() if d.is_dir() and (d / ".hydra" / "overrides.yaml").is_file()]
     return sorted(jobs, key=lambda d: (not d.name.isdigit(), int(d.name) if d.name.isdigit() else 0, d.name))
+
+
+def _yaml(path: Path) -> Any:
+    return OmegaConf.create(read_text_capped(path))  # capped: a sweep folder may come from anyone
+
+
+def _json(path: Path) -> Any:
+    return json.loads(read_text_capped(path))
 
 
 def _read(path: Path, load: Callable[[Path], Any]) -> Any:
@@ -77,8 +87,8 @@ def optimized_metric(sweep_dir: str | Path) -> tuple[str, str]:
     if not jobs:
         return "val/acc_best", "maximize"
     config_file, hydra_file = jobs[0] / ".hydra" / "config.yaml", jobs[0] / ".hydra" / "hydra.yaml"
-    config = OmegaConf.load(config_file) if config_file.is_file() else OmegaConf.create()
-    hydra = OmegaConf.load(hydra_file) if hydra_file.is_file() else OmegaConf.create()
+    config = _read(config_file, _yaml) if config_file.is_file() else OmegaConf.create()
+    hydra = _read(hydra_file, _yaml) if hydra_file.is_file() else OmegaConf.create()
     direction = OmegaConf.select(hydra, "hydra.sweeper.direction", default=None, throw_on_resolution_failure=False)
     direction = "minimize" if str(direction).lower() == "minimize" else "maximize"
     return str(config.get("optimized_metric") or "val/acc_best"), direction
@@ -89,20 +99,20 @@ def sweep_rows(sweep_dir: str | Path) -> list[dict[str, Any]]:
     ``seed``), its status and its key metrics (and the optimized metric, whatever it is)."""
     jobs = _job_dirs(Path(sweep_dir))
     metric_columns = list(dict.fromkeys([*METRIC_COLUMNS, optimized_metric(sweep_dir)[0]]))
-    overrides = {job: list(_read(job / ".hydra" / "overrides.yaml", OmegaConf.load)) for job in jobs}
+    overrides = {job: list(_read(job / ".hydra" / "overrides.yaml", _yaml)) for job in jobs}
     shared = set.intersection(*(set(o) for o in overrides.values())) if overrides else set()
     rows = []
     for job in jobs:
         metrics_file, failure_file = job / METRICS_FILE, job / FAILURE_FILE
-        metrics = _read(metrics_file, lambda p: json.loads(p.read_text())) if metrics_file.is_file() else {}
+        metrics = _read(metrics_file, _json) if metrics_file.is_file() else {}
         if metrics:
             status = "ok"
         elif failure_file.is_file():
-            failure = _read(failure_file, lambda p: json.loads(p.read_text()))
-            status = f"failed: {failure['error']}: {failure['message']}"
+            failure = _read(failure_file, _json)
+            status = escaped(f"failed: {failure['error']}: {failure['message']}")
         else:
             status = "no metrics.json (killed or still running)"
-        varying = [o for o in overrides[job] if o not in shared]
+        varying = [escaped(o) for o in overrides[job] if o not in shared]
         row = {
             "job": job.name,
             "overrides": " ".join(varying),

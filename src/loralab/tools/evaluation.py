@@ -18,16 +18,19 @@ from omegaconf import DictConfig, OmegaConf, open_dict
 
 from loralab.atomic_files import atomic_write_json
 from loralab.data import TextClassificationDataModule
+from loralab.data.content_checks import content_not_quoted
 from loralab.runs.open_run import open_run, take_base_argument
 from loralab.runs.resume import override_key
-from loralab.runs.run_config import data_settings
-from loralab.runs.safe_paths import regular_file
+from loralab.runs.run_config import RUN_CONFIG_FILE, data_settings
+from loralab.runs.safe_paths import folder_output, regular_file
 from loralab.tools.run_arguments import refuse_overwrite
 from loralab.training.classification_module import TextClassificationModule
 from loralab.training.config_schema import check_config
 
 # A user's override of one of these keys changes the data setting beside it.
 PATH_SETTINGS = {"paths.data_dir": "data_dir", "seed": "seed"}
+# Keys with which the user chooses the data files; without one, run_config.json chose them.
+USER_DATA_CHOICE = ("data", "data.path", "data.data_dir", "paths.data_dir")
 
 
 def compose_user_config(config_dir: Path, overrides: list[str], run_dir: Path) -> DictConfig:
@@ -70,11 +73,13 @@ def evaluate_run(
     check_config(cfg)
     run = open_run(run_dir, base)
     data = data_for_eval(run.description["data"], cfg, overrides)
-    result_file = run_dir / "eval" / f"{data['name']}_{split}.json"
+    result_file = folder_output(run_dir, "eval", f"{data['name']}_{split}.json")
     refuse_overwrite(result_file, force)
-    datamodule = TextClassificationDataModule(**data, tokenizer=run.tokenizer)
-    datamodule.prepare_data()
-    datamodule.setup("fit")
+    user_chose_data = any(override_key(o) in USER_DATA_CHOICE for o in overrides)
+    with content_not_quoted(None if user_chose_data else str(run_dir / RUN_CONFIG_FILE)):
+        datamodule = TextClassificationDataModule(**data, tokenizer=run.tokenizer)
+        datamodule.prepare_data()
+        datamodule.setup("fit")
     module = TextClassificationModule(run.net, datamodule.num_classes)
     trainer = L.Trainer(
         accelerator=cfg.trainer.accelerator,

@@ -12,6 +12,7 @@ from lightning.pytorch.plugins.precision import MixedPrecision
 from torch import nn
 from torchmetrics import MaxMetric
 
+from loralab.runs.checkpoint_paths import confine_checkpoint_paths
 from loralab.training.epoch_metrics import ClassificationEpochMetrics
 from loralab.training.frozen_base import (
     FROZEN_BASE_KEY,
@@ -168,6 +169,8 @@ class TextClassificationModule(L.LightningModule):
     def on_load_checkpoint(self, checkpoint: dict) -> None:
         self._rng_states_to_restore = checkpoint.get(RNG_STATES_KEY)
         trainer = self._trainer
+        if trainer is not None:  # before Lightning restores the callbacks from it
+            confine_checkpoint_paths(checkpoint, trainer.callbacks)
         self.complete_state_dict(checkpoint, trainer.ckpt_path if trainer is not None else None)
 
     def complete_state_dict(self, checkpoint: dict, source: str | None) -> None:

@@ -9,17 +9,20 @@ import lightning as L
 from omegaconf import DictConfig
 
 from loralab.data import TextClassificationDataModule
+from loralab.data.content_checks import content_not_quoted
 from loralab.instantiate import instantiate
 from loralab.models.from_config import add_adapters, build_net, compiled
 from loralab.models.pretrained import resolve_weights_file
+from loralab.runs.resume import data_named_by_folder
 from loralab.training.classification_module import TextClassificationModule
 
 
 def build_datamodule(cfg: DictConfig) -> TextClassificationDataModule:
     """The DataModule with its data loaded and tokenizer fitted (the model's size depends on it)."""
-    datamodule = instantiate(cfg.data, tokenizer=instantiate(cfg.model.tokenizer))
-    datamodule.prepare_data()
-    datamodule.setup("fit")
+    with content_not_quoted(data_named_by_folder(cfg.paths.output_dir)):
+        datamodule = instantiate(cfg.data, tokenizer=instantiate(cfg.model.tokenizer))
+        datamodule.prepare_data()
+        datamodule.setup("fit")
     return datamodule
 
 

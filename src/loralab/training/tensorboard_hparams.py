@@ -173,6 +173,8 @@ def write_sweep_experiment(sweep_dir: str | Path, runs_hparams: list[dict[str, b
     from torch.utils.tensorboard import SummaryWriter  # here: only a multirun's end needs it
 
     folder = Path(sweep_dir) / EXPERIMENT_RUN
+    if folder.is_symlink() or folder.is_file():  # a handed-over sweep's link: removed, never written through
+        folder.unlink()
     shutil.rmtree(folder, ignore_errors=True)
     data = plugin_data_pb2.HParamsPluginData(experiment=sweep_experiment(runs_hparams))
     with SummaryWriter(str(folder)) as writer:
