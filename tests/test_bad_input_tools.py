@@ -118,7 +118,7 @@ def test_a_damaged_model_file_is_one_line(finished, tmp_path, monkeypatch, capsy
     for script, args in [("predict.py", [damaged, "great film"]), ("export.py", [damaged, tmp_path / "out"])]:
         code, err, _ = command(script, args, monkeypatch, capsys)
         assert code == 1 and len(err) == 1, err
-        assert err[0].startswith(f"error: cannot read {damaged / 'model.safetensors'} (") and "damaged" in err[0]
+        assert err[0].startswith(f"error: {damaged / 'model.safetensors'}: ") and "damaged" in err[0]
     assert not (tmp_path / "out").exists()
 
 

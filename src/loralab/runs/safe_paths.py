@@ -7,6 +7,8 @@ from __future__ import annotations
 import os
 import re
 import stat
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from loralab.runs.run_files import sha256_of
@@ -66,10 +68,10 @@ def regular_file(path: str | Path) -> Path:
     return path
 
 
-def read_capped(path: str | Path, limit: int) -> bytes:
-    """The bytes of ``path``, a regular file of at most ``limit`` bytes, read from one open file
-    (checked after opening, so a swapped file cannot slip in); a fifo does not block the open."""
-    path = Path(path)
+@contextmanager
+def open_regular(path: Path) -> Iterator[tuple[int, os.stat_result]]:
+    """A file descriptor of ``path`` and its stat, once checked to be a readable regular file: the
+    check is on the open file, so a file swapped after it cannot slip in; a fifo does not block the open."""
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
     except FileNotFoundError:
@@ -77,6 +79,15 @@ def read_capped(path: str | Path, limit: int) -> bytes:
     try:
         info = os.fstat(fd)
         check_regular(path, info)
+        yield fd, info
+    finally:
+        os.close(fd)
+
+
+def read_capped(path: str | Path, limit: int) -> bytes:
+    """The bytes of ``path``, a regular file of at most ``limit`` bytes, read to the cap and no further."""
+    path = Path(path)
+    with open_regular(path) as (fd, info):
         if info.st_size > limit:
             raise RunFolderError(
                 f"{escaped(path)} has {info.st_size} bytes, more than the {limit} such a file may have; "
@@ -89,8 +100,6 @@ def read_capped(path: str | Path, limit: int) -> bytes:
             if total > limit:
                 raise RunFolderError(f"{escaped(path)} holds more than {limit} bytes; the folder is damaged or crafted")
         return b"".join(chunks)
-    finally:
-        os.close(fd)
 
 
 def read_text_capped(path: str | Path, limit: int = SETTINGS_LIMIT) -> str:

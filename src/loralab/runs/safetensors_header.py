@@ -13,7 +13,7 @@ import os
 import struct
 from pathlib import Path
 
-from loralab.runs.safe_paths import RunFolderError, check_regular
+from loralab.runs.safe_paths import RunFolderError, open_regular
 from loralab.terminal_text import escaped
 
 HEADER_LIMIT = 100 << 20  # safetensors' own cap on a header
@@ -33,13 +33,7 @@ def read_safetensors_header(path: str | Path) -> dict[str, tuple[int, ...]]:
     """The shape of each tensor in ``path``, once its header has been checked: valid JSON, known
     dtypes, byte ranges that tile the data exactly, and a stated size equal to the file's."""
     path = Path(path)
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
-    except FileNotFoundError:
-        raise FileNotFoundError(f"{escaped(path)} does not exist; the run folder is incomplete") from None
-    try:
-        info = os.fstat(fd)
-        check_regular(path, info)
+    with open_regular(path) as (fd, info):
         prefix = os.pread(fd, 8, 0)
         if len(prefix) < 8:
             raise _damaged(path, "too short for a safetensors header")
@@ -47,8 +41,6 @@ def read_safetensors_header(path: str | Path) -> dict[str, tuple[int, ...]]:
         if length > min(HEADER_LIMIT, info.st_size - 8):
             raise _damaged(path, f"its header length {length} does not fit the file")
         raw = os.pread(fd, length, 8)
-    finally:
-        os.close(fd)
     try:
         header = json.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError):
