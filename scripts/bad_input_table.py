@@ -396,6 +396,7 @@ def main() -> None:
         ("resume a folder with no checkpoint", [f"resume={tmp}"], None),
         ("resume a finished run", [f"resume={finished}"], None),
         ("resume a finished run, no more epochs", [f"resume={finished}", "trainer.max_epochs=1"], None),
+        ("GPU preset on a machine without a GPU", [*quick, "trainer=gpu"], None),
     ]
     # The lead's expectation, per row: (family, case, command, expected, result).
     rows = []

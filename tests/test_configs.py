@@ -21,6 +21,7 @@ from loralab.data import TextSplit, WordTokenizer
 from loralab.instantiate import instantiate
 from loralab.models.from_config import add_adapters, build_net
 from loralab.training.components import build_trainer
+from loralab.training.config_checks import check_required_keys
 from loralab.training.config_schema import check_config
 
 
@@ -137,3 +138,19 @@ def test_hparams_search_composes_with_its_sweeper(option, tmp_path):
 def test_launcher_composes_with_its_plugin(option, tmp_path):
     cfg = compose(tmp_path, [f"hydra/launcher={option}"])
     assert get_class(cfg.hydra.launcher._target_)
+
+
+@pytest.mark.parametrize("choice", ["model=textclassifier", "model=lora_textclassifier", "experiment=imdb_lora"])
+@pytest.mark.parametrize("spelling", ["model.pretrained", "+model.pretrained"])
+def test_model_pretrained_is_a_declared_key_in_both_spellings(choice, spelling, tmp_path):
+    unset = compose(tmp_path, [choice])
+    if choice.startswith("experiment"):  # the recipe needs it: refused before anything loads
+        with pytest.raises(ValueError, match=r"^model.pretrained must be set .*add model.pretrained=<value>"):
+            check_required_keys(unset)
+    else:
+        assert unset.model.pretrained is None
+        check_required_keys(unset)
+    cfg = compose(tmp_path, [choice, f"{spelling}=outputs/agnews_pretrain/run"])
+    assert cfg.model.pretrained == cfg.model.net.pretrained == "outputs/agnews_pretrain/run"
+    check_required_keys(cfg)
+    check_config(cfg)

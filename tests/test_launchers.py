@@ -66,6 +66,29 @@ def test_optuna_search_resumes_from_its_sqlite_study(tiny_data_dir, tmp_path):
     assert "best_value" in best and "model.lora.rank" in best
 
 
+@pytest.mark.parametrize("ranks", ["0,1", "0"])
+def test_an_optuna_search_with_a_failed_trial_goes_on_then_exits_1_after_its_summary(tiny_data_dir, tmp_path, ranks):
+    sweep_dir = tmp_path / "search"
+    args = [
+        *tiny_run_overrides(tiny_data_dir),
+        "model=lora_textclassifier",
+        "trainer.max_epochs=1",
+        "hparams_search=lora_optuna",
+        f"hydra.sweeper.n_trials={len(ranks.split(','))}",
+        f"hydra.sweeper.params={{model.lora.rank:'choice({ranks})'}}",  # rank 0 fails at the config schema
+        f"hydra.sweep.dir={sweep_dir}",
+    ]
+    result = run_train(args, tmp_path)
+    assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr[-2000:]
+    rows = list(csv.DictReader((sweep_dir / "summary.csv").open()))
+    failed = [row["job"] for row in rows if row["status"].startswith("failed: ConfigValueError: model.lora.rank=0")]
+    assert len(failed) == 1 and len(rows) == len(ranks.split(","))
+    why = sweep_dir / failed[0] / "failure.json"
+    assert result.stderr.strip().splitlines()[-1] == f"error: 1 of {len(rows)} sweep jobs failed; why: {why}"
+    # the study has the trial as failed; the best trial is the one that finished, if any
+    assert (sweep_dir / "optimization_results.yaml").is_file() == (len(rows) == 2)
+
+
 def test_ddp_trains_over_two_cpu_processes(tiny_data_dir, tmp_path):
     run_dir = tmp_path / "ddp"
     args = [

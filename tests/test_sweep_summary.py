@@ -1,5 +1,5 @@
 """A real ``train.py -m`` sweep survives a failing job, writes its summary (table, seed groups and
-plot), says where it is and which job did best, can be rebuilt from the folder, and serves its runs,
+plot), says where it is and which job did best, exits 1 naming the failed jobs' files, can be rebuilt from the folder, and serves its runs,
 scalars and hparams through a real TensorBoard."""
 
 import csv
@@ -13,8 +13,11 @@ import pytest
 from conftest import PROJECT_ROOT, compose_train_config, tiny_run_overrides, write_tiny_data
 from omegaconf import OmegaConf
 
+from loralab.runs.run_lock import LOCK_FILE
 from loralab.runs.tensorboard_server import get_json, tensorboard_server
+from loralab.sweeps.exit_status import failed_jobs_line
 from loralab.sweeps.job_folders import SWEEP_SIZE_VARIABLE, job_folder_name, sweep_size
+from loralab.sweeps.jobs import FAILURE_FILE
 from loralab.sweeps.plot import MIN_ACCURACY_SPAN, sweep_figure
 from loralab.sweeps.summary import group_rows
 
@@ -52,12 +55,12 @@ def finished_sweep(tmp_path_factory):
         f"hydra.sweep.dir={sweep_dir}",
     ]
     result = run_train(["-m", *overrides], tmp_path)
-    assert result.returncode == 0, result.stderr[-2000:]
-    return sweep_dir, result.stdout
+    assert result.returncode == 1, result.stderr[-2000:]  # two jobs failed
+    return sweep_dir, result.stdout, result.stderr
 
 
 def test_multirun_summary_has_every_job_and_a_plot(finished_sweep):
-    sweep_dir, _ = finished_sweep
+    sweep_dir, *_ = finished_sweep
     rows = list(csv.DictReader((sweep_dir / "summary.csv").open()))
     assert [(r["job"], r["overrides"], r["group"], r["status"]) for r in rows] == [
         ("0", "model.lora.rank=1 seed=1", "model.lora.rank=1", "ok"),
@@ -77,7 +80,7 @@ def test_multirun_summary_has_every_job_and_a_plot(finished_sweep):
 
 
 def test_jobs_that_differ_only_by_seed_are_grouped_with_mean_std_and_n(finished_sweep):
-    sweep_dir, _ = finished_sweep
+    sweep_dir, *_ = finished_sweep
     jobs = list(csv.DictReader((sweep_dir / "summary.csv").open()))
     groups = list(csv.DictReader((sweep_dir / "summary_groups.csv").open()))
     assert [(g["group"], g["jobs"], g["n"], g["failed"]) for g in groups] == [
@@ -96,7 +99,7 @@ def test_jobs_that_differ_only_by_seed_are_grouped_with_mean_std_and_n(finished_
 
 
 def test_a_multirun_ends_with_its_summary_and_best_job(finished_sweep):
-    sweep_dir, stdout = finished_sweep
+    sweep_dir, stdout, _ = finished_sweep
     jobs = [r for r in csv.DictReader((sweep_dir / "summary.csv").open()) if r["status"] == "ok"]
     best = max(jobs, key=lambda r: float(r["val/acc_best"]))  # the first of equals
     groups = list(csv.DictReader((sweep_dir / "summary_groups.csv").open()))[:2]
@@ -111,6 +114,25 @@ def test_a_multirun_ends_with_its_summary_and_best_job(finished_sweep):
         f"(n=2, jobs {best_group['jobs']})",
         f"curves and HPARAMS: tensorboard --logdir {sweep_dir}",
     ]
+
+
+def test_a_sweep_with_failed_jobs_exits_1_after_its_summary_naming_their_failure_files(finished_sweep):
+    sweep_dir, stdout, stderr = finished_sweep
+    assert (sweep_dir / "summary.md").is_file() and "sweep: 4 of 6 jobs finished" in stdout
+    failures = f"{sweep_dir / '4' / 'failure.json'} {sweep_dir / '5' / 'failure.json'}"
+    assert stderr.strip().splitlines()[-1] == f"error: 2 of 6 sweep jobs failed; why: {failures}"
+    assert "Traceback" not in stderr and not (sweep_dir / LOCK_FILE).exists()  # the lock released first
+
+
+def test_many_failed_jobs_are_named_by_a_pattern(tmp_path):
+    for job in range(7):
+        (tmp_path / str(job) / ".hydra").mkdir(parents=True)
+        if job:
+            (tmp_path / str(job) / FAILURE_FILE).write_text("{}")
+    assert failed_jobs_line(tmp_path) == f"error: 6 of 7 sweep jobs failed; why: {tmp_path}/*/failure.json"
+    (tmp_path / "6" / FAILURE_FILE).unlink()
+    assert failed_jobs_line(tmp_path).endswith(f"why: {' '.join(str(tmp_path / j / FAILURE_FILE) for j in '12345')}")
+    assert failed_jobs_line(tmp_path / "0") is None
 
 
 def _groups(test_acc, std, frozen):
@@ -202,7 +224,7 @@ def test_the_summary_rebuilds_from_a_sweep_with_a_killed_job(finished_sweep, tmp
 
 
 def test_tensorboard_serves_the_sweep_runs_scalars_and_hparams(finished_sweep):
-    sweep_dir, _ = finished_sweep
+    sweep_dir, *_ = finished_sweep
     with tensorboard_server(sweep_dir, min_runs=5) as url:
         base = f"{url}/data"
         runs = get_json(f"{base}/runs")

@@ -29,6 +29,7 @@ from loralab.models.from_config import add_adapters, build_net
 from loralab.runs.open_run import open_run
 from loralab.tools.prediction import label_texts
 from loralab.training import components, experiment
+from loralab.training.config_checks import check_required_keys
 
 DEFAULT_OUTPUT_DIR = Path("outputs") / "python"
 
@@ -62,6 +63,7 @@ def compose_config(*overrides: str, output_dir: str | Path = DEFAULT_OUTPUT_DIR)
     """``train.py``'s config with these overrides, writing (if trained) to ``output_dir``."""
     with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
         cfg = compose(config_name="train", overrides=list(overrides))
+    check_required_keys(cfg)
     with open_dict(cfg):
         cfg.paths.output_dir = str(Path(output_dir).resolve())
     return cfg

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 from collections.abc import Callable
@@ -33,6 +34,17 @@ def first_line(error: BaseException) -> str:
     return text.splitlines()[0] if text else type(error).__name__
 
 
+def log_failure_to_files(message: str) -> None:
+    """Write ``run failed: <message>`` to the log files the run has open (Hydra's ``train.log``),
+    so a folder under outputs/ tells a failed run from a running one. File handlers only: the
+    terminal shows the error once, as ``error: ...`` or a traceback."""
+    logger = logging.getLogger(__name__)
+    record = logger.makeRecord(logger.name, logging.ERROR, __file__, 0, "run failed: %s", (message,), None)
+    for handler in logging.getLogger().handlers:
+        if isinstance(handler, logging.FileHandler):
+            handler.handle(record)
+
+
 def run_cli(main: Callable[[], T]) -> T:
     """Call ``main``; a user error prints ``error: <message>`` and exits 1 (set
     ``HYDRA_FULL_ERROR=1`` to see the traceback instead)."""
@@ -40,6 +52,9 @@ def run_cli(main: Callable[[], T]) -> T:
         return main()
     except (*USER_ERRORS, OSError) as error:
         if not is_user_error(error) or os.environ.get("HYDRA_FULL_ERROR") == "1":
+            log_failure_to_files(
+                f"{type(error).__name__}: {escaped(first_line(error))} (the traceback is on the terminal)"
+            )
             raise
         message = str(error).strip('"') if isinstance(error, KeyError) else str(error)
         if isinstance(error, MissingMandatoryValue) or "\n" in message.strip():
@@ -48,5 +63,10 @@ def run_cli(main: Callable[[], T]) -> T:
             if not isinstance(error, WriteError):
                 error = write_error(Path(error.filename or "a file of the run"), error)
             message = error.strerror
-        print(f"error: {escaped(message)}", file=sys.stderr)  # it may quote a string from a handed-over file
+        message = escaped(message)  # it may quote a string from a handed-over file
+        log_failure_to_files(message)
+        print(f"error: {message}", file=sys.stderr)
         raise SystemExit(1) from None
+    except Exception as error:  # a bug, not bad input: Hydra prints the traceback
+        log_failure_to_files(f"{type(error).__name__}: {escaped(first_line(error))} (the traceback is on the terminal)")
+        raise

@@ -4,6 +4,8 @@ missing, in new job folders numbered after the old ones (nothing already written
 No trial repeats an earlier one's parameters: the sampler is wrapped in ``NoRepeatSampler``, and
 a resumed search seeds it with ``seed + the number of trials in the study`` (restarted from its
 seed, it would draw the first run's parameters again), which keeps a resumed search reproducible.
+A search whose every trial failed ends like one with a best trial (the multirun's summary, then
+exit 1 naming the failed trials), not in Optuna's "Record does not exist" traceback.
 
 Hydra loads sweepers only from the ``hydra_plugins`` package, hence this module's place.
 """
@@ -45,7 +47,14 @@ class ResumableOptunaSweeper(OptunaSweeper):
             impl.job_idx = len(trials)  # a killed trial's folder stays; its rerun gets a new one
         if not isinstance(impl.sampler, functools.partial):  # a grid sampler never repeats a point
             impl.sampler = self._no_repeat_sampler(len(trials))
-        return impl.sweep(arguments)
+        try:
+            return impl.sweep(arguments)
+        except ValueError:  # Optuna's study.best_trial, when no trial completed
+            trials = self._earlier_trials()
+            if not trials or any(trial.state.name == "COMPLETE" for trial in trials):
+                raise
+            log.error("no trial of study %s finished: no best parameters to report", impl.study_name)
+            return None
 
     def _no_repeat_sampler(self, earlier_trials: int) -> Any:
         """The configured sampler, seeded ``seed + earlier_trials`` when it has a seed, wrapped in

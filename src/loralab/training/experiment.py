@@ -21,6 +21,7 @@ from loralab.runs.run_model import save_run_model
 from loralab.training.components import build_datamodule, build_module, build_trainer
 from loralab.training.config_checks import check_required_keys
 from loralab.training.config_schema import check_config
+from loralab.training.hardware_check import check_hardware
 from loralab.training.run_report import run_report
 from loralab.training.tensorboard_hparams import log_hparams_with_metrics
 
@@ -29,9 +30,11 @@ log = logging.getLogger(__name__)
 
 def train(cfg: DictConfig) -> dict:
     """Run the experiment ``cfg`` describes; return (and save) its metrics. The config is checked
-    before anything loads, and the run folder is locked while the run writes into it."""
+    and the machine's devices against it before anything loads, and the run folder is locked while the
+    run writes into it."""
     check_required_keys(cfg)
     check_config(cfg)
+    check_hardware(cfg)
     with run_folder_lock(cfg.paths.output_dir):
         return _train_in_folder(cfg, Path(cfg.paths.output_dir))
 
