@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import random
@@ -191,6 +192,28 @@ def run_entry_point(*args, stdin: str | None = None, timeout: int = 300) -> subp
         preexec_fn=_limit_memory,
         env={**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(PROJECT_ROOT / "src")},
     )
+
+
+def run_in_process(monkeypatch, capsys, script: str, *args, stdin: str = "") -> subprocess.CompletedProcess:
+    """``python <script> <args>`` run in this process (the entry point's own function, errors
+    through ``run_cli``): seconds faster than a subprocess, for what ends before any training."""
+    from loralab import console_scripts
+
+    entry_points = {
+        "train.py": console_scripts.train,
+        "eval.py": console_scripts.evaluate,
+        "predict.py": console_scripts.predict,
+        "export.py": console_scripts.export,
+    }
+    monkeypatch.setattr(sys, "argv", [script, *map(str, args)])
+    monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
+    try:
+        entry_points[script]()
+        code = 0
+    except SystemExit as stopped:
+        code = stopped.code
+    captured = capsys.readouterr()
+    return subprocess.CompletedProcess([script, *args], code, captured.out, captured.err)
 
 
 def copy_run(run: Path, to: Path) -> Path:

@@ -1,14 +1,11 @@
 """eval.py, predict.py, export.py and the sweep summary: a wrong argument or a damaged or missing
 file ends in one line and a non-zero exit; nothing that exists is overwritten without --force."""
 
-import io
 import json
-import sys
 
 import pytest
-from conftest import compose_train_config, tiny_run_overrides, write_tiny_data
+from conftest import compose_train_config, run_in_process, tiny_run_overrides, write_tiny_data
 
-from loralab import console_scripts
 from loralab.cli_errors import run_cli
 from loralab.sweeps.summary import main as summary_main
 from loralab.training.experiment import train
@@ -23,24 +20,10 @@ def finished(tmp_path_factory):
     return root / "run"
 
 
-ENTRY_POINTS = {
-    "eval.py": console_scripts.evaluate,
-    "predict.py": console_scripts.predict,
-    "export.py": console_scripts.export,
-}
-
-
 def command(script, args, monkeypatch, capsys, stdin=""):
     """Run ``script`` as its command line does, in this process: (exit code, stderr lines, stdout)."""
-    monkeypatch.setattr(sys, "argv", [script, *map(str, args)])
-    monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
-    try:
-        ENTRY_POINTS[script]()  # what the root script calls; it prints errors through run_cli
-        code = 0
-    except SystemExit as stopped:
-        code = stopped.code
-    captured = capsys.readouterr()
-    return code, captured.err.strip().splitlines(), captured.out
+    result = run_in_process(monkeypatch, capsys, script, *args, stdin=stdin)
+    return result.returncode, result.stderr.strip().splitlines(), result.stdout
 
 
 @pytest.mark.parametrize(

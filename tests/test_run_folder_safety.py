@@ -16,6 +16,7 @@ from conftest import (
     edit_json,
     quiet_run_overrides,
     run_entry_point,
+    run_in_process,
 )
 from safetensors.torch import load_file
 
@@ -25,7 +26,7 @@ from loralab.tools.prediction import predict_texts
 from loralab.training.experiment import train
 
 # Runs the entry points in subprocesses: the full suite, not the fast tier (CONTRIBUTING.md).
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("run_folders")]  # one worker builds the shared runs
 
 CONFIG_DIR = PROJECT_ROOT / "conf"
 TEXTS = ["great superb film", "awful waste of a plot", "the actors and the story"]
@@ -103,16 +104,20 @@ def _data_is_a_fifo(run, marker):
         ("eval", _data_is_a_fifo),
     ],
 )
-def test_a_hostile_run_config_is_refused_and_runs_nothing(runs, tmp_path, entry, make_hostile):
+def test_a_hostile_run_config_is_refused_and_runs_nothing(runs, tmp_path, monkeypatch, capsys, entry, make_hostile):
     run = copy_run(runs["own_base"], tmp_path / "run")
     marker = tmp_path / "marker"
     names = make_hostile(run, marker)
-    assert_refused(run_entry_point(*_entry_point(entry, run, tmp_path, runs["cache"])), *names)
+    args = _entry_point(entry, run, tmp_path, runs["cache"])
+    if "fifo" in names:  # what could hang runs in a subprocess, bounded in time
+        assert_refused(run_entry_point(*args, timeout=120), *names)
+    else:
+        assert_refused(run_in_process(monkeypatch, capsys, *args), *names)
     assert not marker.exists()
 
 
 @pytest.mark.parametrize("entry", ["predict", "export"])
-def test_remote_code_in_a_transformer_run_is_refused(runs, tmp_path, entry):
+def test_remote_code_in_a_transformer_run_is_refused(runs, tmp_path, monkeypatch, capsys, entry):
     run = copy_run(runs["peft"], tmp_path / "run")
     if entry == "predict":
         edit_json(run / "run_config.json", lambda c: c["tokenizer"].update(trust_remote_code=True))
@@ -121,22 +126,23 @@ def test_remote_code_in_a_transformer_run_is_refused(runs, tmp_path, entry):
         auto_map = {"AutoTokenizer": ["evil.EvilTokenizer", None]}
         edit_json(run / "tokenizer" / "tokenizer_config.json", lambda c: c.update(auto_map=auto_map))
         names = ["tokenizer_config.json", "auto_map"]
-    assert_refused(run_entry_point(*_entry_point(entry, run, tmp_path)), *names)
+    assert_refused(run_in_process(monkeypatch, capsys, *_entry_point(entry, run, tmp_path)), *names)
 
 
-def test_hub_attention_kernels_are_refused(runs, tmp_path):
+def test_hub_attention_kernels_are_refused(runs, tmp_path, monkeypatch, capsys):
     run = copy_run(runs["peft"], tmp_path / "run")
     edit_json(run / "run_config.json", lambda c: c["net"].update(attn_implementation="kernels-community/evil"))
-    assert_refused(run_entry_point("predict.py", run, "a text"), "run_config.json", "net.attn_implementation")
+    refused = run_in_process(monkeypatch, capsys, "predict.py", run, "a text")
+    assert_refused(refused, "run_config.json", "net.attn_implementation")
 
 
-def test_hydra_files_of_a_folder_are_never_read_by_predict(runs, tmp_path):
+def test_hydra_files_of_a_folder_are_never_read_by_predict(runs, tmp_path, monkeypatch, capsys):
     """``.hydra/`` is the run's provenance: eval, predict and export do not replay it."""
     run = copy_run(runs["own_base"], tmp_path / "run")
     marker = tmp_path / "marker"
     hostile = f"+callbacks.evil={{_target_:builtins.open,file:'{marker}',mode:w}}"
     (run / ".hydra" / "overrides.yaml").write_text(json.dumps([hostile, "+hydra.callbacks.evil._target_=x"]))
-    predicted = run_entry_point("predict.py", run, *TEXTS)
+    predicted = run_in_process(monkeypatch, capsys, "predict.py", run, *TEXTS)
     assert predicted.returncode == 0, predicted.stderr[-2000:]
     assert len(predicted.stdout.strip().splitlines()) == 3 and not marker.exists()
 
@@ -152,14 +158,15 @@ def test_hydra_files_of_a_folder_are_never_read_by_predict(runs, tmp_path):
         ("model.net.embed_dim=${oc.env:HOME}", ["model.net.embed_dim", "interpolation"]),
     ],
 )
-def test_resume_refuses_recorded_overrides_that_select_code(runs, tmp_path, override, names):
+def test_resume_refuses_recorded_overrides_that_select_code(runs, tmp_path, monkeypatch, capsys, override, names):
     run = copy_run(runs["own_base"], tmp_path / "run")
     marker = tmp_path / "marker"
     recorded = (run / ".hydra" / "overrides.yaml").read_text()
     (run / ".hydra" / "overrides.yaml").write_text(
         recorded + f"- {json.dumps(override.replace('MARKER', str(marker)))}\n"
     )
-    assert_refused(run_entry_point("train.py", f"resume={run}", runs["cache"]), ".hydra/overrides.yaml", *names)
+    resumed = run_in_process(monkeypatch, capsys, "train.py", f"resume={run}", runs["cache"])
+    assert_refused(resumed, ".hydra/overrides.yaml", *names)
     assert not marker.exists()
 
 
@@ -205,7 +212,7 @@ def test_a_moved_run_gives_the_same_outputs(runs, tmp_path, name):
     ]
 
 
-def test_a_run_moved_away_from_its_pretrained_base_finds_it_when_told(runs, tmp_path):
+def test_a_run_moved_away_from_its_pretrained_base_finds_it_when_told(runs, tmp_path, monkeypatch, capsys):
     before = _outputs(runs["on_pretrain"], tmp_path / "before", runs["cache"])
     together = tmp_path / "together"
     copy_run(runs["pretrain"], together / "pretrain")
@@ -213,17 +220,17 @@ def test_a_run_moved_away_from_its_pretrained_base_finds_it_when_told(runs, tmp_
     _assert_same(before, _outputs(moved, tmp_path / "together_out", runs["cache"]))  # the relative path holds
     alone = copy_run(moved, tmp_path / "x" / "y" / "alone")
     shutil.rmtree(together / "pretrain")
-    missing = run_entry_point("predict.py", alone, "a text")
+    missing = run_in_process(monkeypatch, capsys, "predict.py", alone, "a text")
     assert_refused(missing, "does not exist", "pass model.pretrained=")
     elsewhere = copy_run(runs["pretrain"], tmp_path / "elsewhere")
     _assert_same(before, _outputs(alone, tmp_path / "alone_out", runs["cache"], elsewhere))
 
 
-def test_a_base_that_changed_is_refused_with_both_hashes(runs, tmp_path):
+def test_a_base_that_changed_is_refused_with_both_hashes(runs, tmp_path, monkeypatch, capsys):
     run = copy_run(runs["peft"], tmp_path / "run")
     other = copy_run(runs["backbone"], tmp_path / "other_backbone")
     edit_json(other / "config.json", lambda c: c.update(dropout=0.2))
-    refused = run_entry_point("predict.py", run, f"model.pretrained={other}", "a text")
+    refused = run_in_process(monkeypatch, capsys, "predict.py", run, f"model.pretrained={other}", "a text")
     assert_refused(refused, "config.json has sha256", "run_config.json records")
 
 

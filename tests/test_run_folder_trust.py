@@ -16,6 +16,7 @@ from conftest import (
     copy_run,
     edit_json,
     run_entry_point,
+    run_in_process,
     tiny_run_overrides,
 )
 
@@ -28,7 +29,7 @@ from loralab.training.experiment import train
 
 # Most cases call the tools in this process (a refusal comes before anything runs); one case per
 # family runs the entry point in a subprocess, bounded in time and memory, as a user would.
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("run_folders")]  # one worker builds the shared runs
 CONFIG_DIR = PROJECT_ROOT / "conf"
 
 
@@ -53,6 +54,8 @@ def _untouched(victim_file, victim_dir):
 
 @pytest.mark.parametrize("spelling", ["absolute", "relative"])
 def test_resume_ignores_checkpoint_paths_that_lead_out_of_the_run(finished_runs, tmp_path, spelling):
+    # Lightning resolves a relative path from the working folder (the project root here); either
+    # way the state names files outside the run.
     """Lightning deletes 'old' checkpoints by the paths in the callback state it restores."""
     run = copy_run(finished_runs["own_base"], tmp_path / "run")
     victim_file, victim_dir = _victims(tmp_path)
@@ -96,7 +99,9 @@ def test_resume_ignores_checkpoint_paths_that_lead_out_of_the_run(finished_runs,
         "+trainer.profiler.dirpath=OUT",
     ],
 )
-def test_resume_replays_no_override_that_sets_where_the_run_writes(finished_runs, tmp_path, override):
+def test_resume_replays_no_override_that_sets_where_the_run_writes(
+    finished_runs, tmp_path, monkeypatch, capsys, override
+):
     run = copy_run(finished_runs["own_base"], tmp_path / "run")
     out = tmp_path / "out"
     out.mkdir()
@@ -111,7 +116,7 @@ def test_resume_replays_no_override_that_sets_where_the_run_writes(finished_runs
     retyped = resume_arguments([*args, f"{override.split('=')[0]}=mine", finished_runs["cache"]])
     assert not [arg for arg in retyped if str(out) in arg]
     if key == "callbacks.model_checkpoint.dirpath":  # end to end once
-        resumed = run_entry_point("train.py", *args)
+        resumed = run_in_process(monkeypatch, capsys, "train.py", *args)
         assert_refused(resumed, "overrides.yaml", f"key {key}", "sets where the run writes")
     assert not any(out.iterdir())
 
@@ -199,20 +204,22 @@ def test_resume_refuses_a_folder_with_links_or_special_files(finished_runs, tmp_
 # -- eval.py, predict.py, export.py -------------------------------------------------------------
 
 
-def _eval(finished_runs, run, *extra):
-    return run_entry_point("eval.py", run, finished_runs["cache"], *extra, timeout=120)
+@pytest.fixture
+def evaluate(finished_runs, monkeypatch, capsys):
+    """``python eval.py <run> <cache> <extra>`` in this process."""
+    return lambda run, *extra: run_in_process(monkeypatch, capsys, "eval.py", run, finished_runs["cache"], *extra)
 
 
-def test_eval_writes_no_file_a_recorded_name_aims_outside(finished_runs, tmp_path):
+def test_eval_writes_no_file_a_recorded_name_aims_outside(finished_runs, tmp_path, evaluate):
     run = copy_run(finished_runs["own_base"], tmp_path / "a" / "b" / "run")
     escape = "../../../escaped"
     edit_json(run / "run_config.json", lambda c: c["data"].update(name=escape))
-    assert_refused(_eval(finished_runs, run), escape, "not a plain file name")
+    assert_refused(evaluate(run), escape, "not a plain file name")
     assert not list(tmp_path.rglob("escaped*"))
 
 
 @pytest.mark.parametrize("linked", ["eval", "eval/imdb_test.json"])
-def test_eval_writes_through_no_link_in_the_folder(finished_runs, tmp_path, linked):
+def test_eval_writes_through_no_link_in_the_folder(finished_runs, tmp_path, evaluate, linked):
     run = copy_run(finished_runs["own_base"], tmp_path / "run")
     victim_file, victim_dir = _victims(tmp_path)
     shutil.rmtree(run / "eval", ignore_errors=True)
@@ -221,7 +228,7 @@ def test_eval_writes_through_no_link_in_the_folder(finished_runs, tmp_path, link
     else:
         (run / "eval").mkdir()
         (run / "eval" / "imdb_test.json").symlink_to(victim_file)
-    assert_refused(_eval(finished_runs, run, "--force"), linked, "a link")
+    assert_refused(evaluate(run, "--force"), linked, "a link")
     _untouched(victim_file, victim_dir)
 
 
@@ -313,7 +320,7 @@ SECRET = "AKIA-VERY-SECRET-42"
         f"{SECRET}=1\n",
     ],
 )
-def test_data_errors_never_quote_a_file_the_folder_names(finished_runs, tmp_path, content):
+def test_data_errors_never_quote_a_file_the_folder_names(finished_runs, tmp_path, evaluate, content):
     secret = tmp_path / "credentials.csv"
     secret.write_text(content)
     run = copy_run(finished_runs["own_base"], tmp_path / "run")
@@ -322,7 +329,7 @@ def test_data_errors_never_quote_a_file_the_folder_names(finished_runs, tmp_path
         evaluate_run(run, CONFIG_DIR, [finished_runs["cache"]])
     assert "run_config.json" in str(refused.value) and SECRET not in str(refused.value)
     if content.startswith("[default]"):  # end to end once
-        evaluated = _eval(finished_runs, run)
+        evaluated = evaluate(run)
         assert_refused(evaluated, "run_config.json", "content is not shown")
         assert SECRET not in evaluated.stderr + evaluated.stdout
     # The user's own choice of the same file is theirs to see.
@@ -342,11 +349,11 @@ def test_resumed_data_errors_never_quote_a_file_the_folder_names(finished_runs, 
     assert SECRET not in resumed.stderr + resumed.stdout + (run / "train.log").read_text()
 
 
-def test_label_names_reach_the_terminal_escaped(finished_runs, tmp_path):
+def test_label_names_reach_the_terminal_escaped(finished_runs, tmp_path, monkeypatch, capsys):
     run = copy_run(finished_runs["own_base"], tmp_path / "run")
     names = ["\x1b]0;owned\x07\x1b[2Jneg", "pos\u202etxt.exe"]
     edit_json(run / "run_config.json", lambda c: c.update(label_names=names))
-    predicted = run_entry_point("predict.py", run, "great superb film", "awful waste")
+    predicted = run_in_process(monkeypatch, capsys, "predict.py", run, "great superb film", "awful waste")
     assert predicted.returncode == 0, predicted.stderr[-2000:]
     assert "\x1b" not in predicted.stdout and "\u202e" not in predicted.stdout and "\x07" not in predicted.stdout
     assert "\\x1b]0;owned\\x07\\x1b[2Jneg" in predicted.stdout or "pos\\u202etxt.exe" in predicted.stdout
