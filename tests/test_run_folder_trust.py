@@ -81,7 +81,9 @@ def test_resume_ignores_checkpoint_paths_that_lead_out_of_the_run(finished_runs,
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     _untouched(victim_file, victim_dir)
     assert json.loads((run / "metrics.json").read_text())["epochs"] == 3
-    assert (run / "checkpoints" / "last.ckpt").is_file()
+    # The dropped last path falls back to the resumed file, which the new last.ckpt replaces.
+    assert sorted(p.name for p in (run / "checkpoints").glob("last*.ckpt")) == ["last.ckpt"]
+    assert torch.load(run / "checkpoints" / "last.ckpt", weights_only=True)["epoch"] == 2
 
 
 @pytest.mark.parametrize(

@@ -36,9 +36,11 @@ def _own_file(folder: Path | None, recorded: Any) -> str:
     return str(own)
 
 
-def confine_checkpoint_paths(checkpoint: dict, callbacks: Iterable[Any]) -> None:
+def confine_checkpoint_paths(checkpoint: dict, callbacks: Iterable[Any], resumed_from: str | None = None) -> None:
     """Rewrite, in place, every path field of every checkpoint callback's state in ``checkpoint``
-    to a file of that callback's own ``dirpath`` (or nothing)."""
+    to a file of that callback's own ``dirpath`` (or nothing). A last checkpoint path that is
+    dropped becomes ``resumed_from`` when that file is in the folder: the next ``last.ckpt`` then
+    replaces it, as in a run that was never interrupted."""
     folders = {
         getattr(callback, "state_key", None): Path(callback.dirpath)
         for callback in callbacks
@@ -55,6 +57,8 @@ def confine_checkpoint_paths(checkpoint: dict, callbacks: Iterable[Any]) -> None
         for field in PATH_FIELDS:
             if field in state:
                 state[field] = _own_file(folder, state[field])
+        if state.get("last_model_path") == "" and resumed_from and folder is not None:
+            state["last_model_path"] = _own_file(folder, resumed_from)
         if "best_k_models" in state:
             recorded = state["best_k_models"] if isinstance(state["best_k_models"], dict) else {}
             kept = {_own_file(folder, path): score for path, score in recorded.items()}

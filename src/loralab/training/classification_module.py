@@ -170,7 +170,7 @@ class TextClassificationModule(L.LightningModule):
         self._rng_states_to_restore = checkpoint.get(RNG_STATES_KEY)
         trainer = self._trainer
         if trainer is not None:  # before Lightning restores the callbacks from it
-            confine_checkpoint_paths(checkpoint, trainer.callbacks)
+            confine_checkpoint_paths(checkpoint, trainer.callbacks, trainer.ckpt_path)
         self.complete_state_dict(checkpoint, trainer.ckpt_path if trainer is not None else None)
 
     def complete_state_dict(self, checkpoint: dict, source: str | None) -> None:
