@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from loralab.runs.run_config import find_code_keys
 from loralab.runs.safe_paths import RunFolderError, read_text_capped
 from loralab.terminal_text import escaped
 
@@ -210,24 +211,13 @@ def _fail(path: Path, key: str, problem: str) -> RunFolderError:
     return RunFolderError(f"{escaped(path)}: key {escaped(key)} {problem}; the backbone config is damaged or crafted")
 
 
-def _code_key(value: Any, where: str = "") -> str | None:
-    """The dotted name of the first key anywhere in ``value`` that would select code or a kernel."""
-    if isinstance(value, dict):
-        for key, item in value.items():
-            name = f"{where}.{key}" if where else str(key)
-            lowered = str(key).lower()
-            autoset = lowered == "_attn_implementation_autoset" and isinstance(item, bool)  # transformers 4.4x
-            if (key in CODE_KEYS or any(part in lowered for part in CODE_KEY_PARTS)) and not autoset:
-                return name
-            found = _code_key(item, name)
-            if found:
-                return found
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            found = _code_key(item, f"{where}[{index}]")
-            if found:
-                return found
-    return None
+def _selects_code(key: Any, item: Any) -> bool:
+    """A key that selects code or a kernel (``auto_map``, ``_attn_implementation``...); transformers
+    4.4x's boolean ``_attn_implementation_autoset`` selects nothing."""
+    lowered = str(key).lower()
+    if lowered == "_attn_implementation_autoset" and isinstance(item, bool):
+        return False
+    return key in CODE_KEYS or any(part in lowered for part in CODE_KEY_PARTS)
 
 
 def _standard_classes(family: Family) -> set[str]:
@@ -245,7 +235,7 @@ def read_backbone_config(path: str | Path) -> BackboneConfig:
         raise RunFolderError(f"{escaped(path)}: not readable JSON ({error}); the backbone config is damaged") from None
     if not isinstance(config, dict):
         raise _fail(path, "(top level)", "must be an object")
-    code = _code_key(config)
+    code = find_code_keys(config, is_code_key=_selects_code)
     if code:
         raise _fail(
             path,

@@ -13,6 +13,7 @@ import inspect
 import json
 import os
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -45,19 +46,24 @@ ALPHA_LIMIT = 1e6
 NAME_LIMIT = 200  # characters of a label name
 
 
-def find_code_keys(value: Any, where: str = "") -> str | None:
-    """The dotted name of the first key anywhere in ``value`` that would select code, else None."""
+def _is_code_key(key: Any, item: Any) -> bool:
+    return key in CODE_KEYS
+
+
+def find_code_keys(value: Any, where: str = "", is_code_key: Callable[[Any, Any], bool] = _is_code_key) -> str | None:
+    """The dotted name of the first key anywhere in ``value`` that would select code (by
+    ``is_code_key(key, value)``), else None."""
     if isinstance(value, dict):
         for key, item in value.items():
             name = f"{where}.{key}" if where else str(key)
-            if key in CODE_KEYS:
+            if is_code_key(key, item):
                 return name
-            found = find_code_keys(item, name)
+            found = find_code_keys(item, name, is_code_key)
             if found:
                 return found
     elif isinstance(value, list):
         for index, item in enumerate(value):
-            found = find_code_keys(item, f"{where}[{index}]")
+            found = find_code_keys(item, f"{where}[{index}]", is_code_key)
             if found:
                 return found
     return None
