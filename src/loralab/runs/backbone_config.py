@@ -11,7 +11,6 @@ constructs itself, with attention and dtype from ``run_config.json``'s allow-lis
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -19,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from loralab.runs.run_config import find_code_keys
-from loralab.runs.safe_paths import RunFolderError, read_text_capped
+from loralab.runs.safe_paths import RunFolderError, read_json_capped
 from loralab.terminal_text import escaped
 
 CONFIG_LIMIT = 1 << 20  # a BERT config is under 1 KB
@@ -229,10 +228,7 @@ def _standard_classes(family: Family) -> set[str]:
 def read_backbone_config(path: str | Path) -> BackboneConfig:
     """``config.json`` of a backbone folder, checked key by key; each failure names the file and key."""
     path = Path(path)
-    try:
-        config = json.loads(read_text_capped(path, CONFIG_LIMIT))
-    except (json.JSONDecodeError, RecursionError) as error:
-        raise RunFolderError(f"{escaped(path)}: not readable JSON ({error}); the backbone config is damaged") from None
+    config = read_json_capped(path, CONFIG_LIMIT)
     if not isinstance(config, dict):
         raise _fail(path, "(top level)", "must be an object")
     code = find_code_keys(config, is_code_key=_selects_code)

@@ -12,7 +12,6 @@ plain name in the same folder.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +19,7 @@ import torch
 from torch import nn
 
 from loralab.runs.backbone_config import PARAMETER_LIMIT, BackboneConfig
-from loralab.runs.safe_paths import RunFolderError, read_text_capped
+from loralab.runs.safe_paths import RunFolderError, read_json_capped
 from loralab.runs.safetensors_header import read_safetensors_header
 from loralab.terminal_text import escaped
 
@@ -48,10 +47,7 @@ def _plain_file_name(name: Any) -> bool:
 def check_index(path: Path, recorded: dict[str, str]) -> None:
     """An index file whose every shard is a recorded, hashed ``.safetensors`` file of the same folder
     and holds the tensors the index says it does."""
-    try:
-        index = json.loads(read_text_capped(path, INDEX_LIMIT))
-    except (json.JSONDecodeError, RecursionError) as error:
-        raise RunFolderError(f"{escaped(path)}: not readable JSON ({error}); the index is damaged") from None
+    index = read_json_capped(path, INDEX_LIMIT)
     weight_map = index.get("weight_map") if isinstance(index, dict) else None
     if not isinstance(weight_map, dict):
         raise _fail(path, "weight_map", "must be an object of tensor names to shard file names")

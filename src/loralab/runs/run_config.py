@@ -10,7 +10,6 @@ name before any other file is read.
 from __future__ import annotations
 
 import inspect
-import json
 import os
 import re
 from collections.abc import Callable
@@ -18,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from loralab.atomic_files import atomic_write_json
-from loralab.runs.safe_paths import RunFolderError, folder_file, read_text_capped
+from loralab.runs.safe_paths import RunFolderError, folder_file, read_json_capped
 from loralab.terminal_text import escaped
 
 RUN_CONFIG_FILE = "run_config.json"
@@ -203,10 +202,7 @@ def read_run_config(run_dir: str | Path) -> dict:
             "training ends); pass a folder under outputs/ or multirun/"
         )
     path = folder_file(run_dir, RUN_CONFIG_FILE)
-    try:
-        config = json.loads(read_text_capped(path))
-    except json.JSONDecodeError as error:
-        raise RunFolderError(f"{escaped(path)}: not readable JSON ({error}); the file is damaged") from None
+    config = read_json_capped(path)
     refuse_code_keys(path, config)
     read = _Reader(path)
     if not isinstance(config, dict):

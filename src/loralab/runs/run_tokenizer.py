@@ -19,7 +19,6 @@ special tokens strings of the vocabulary.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,7 +26,7 @@ from typing import Any
 
 from loralab.runs.backbone_config import BackboneConfig
 from loralab.runs.run_config import find_code_keys
-from loralab.runs.safe_paths import RunFolderError, read_text_capped
+from loralab.runs.safe_paths import RunFolderError, read_json_capped, read_text_capped
 from loralab.terminal_text import escaped
 
 TOKENIZER_CONFIG = "tokenizer_config.json"
@@ -73,10 +72,7 @@ def _fail(path: Path, key: str, problem: str) -> RunFolderError:
 
 
 def _read_json(path: Path, limit: int) -> Any:
-    try:
-        value = json.loads(read_text_capped(path, limit))
-    except (json.JSONDecodeError, RecursionError) as error:
-        raise RunFolderError(f"{escaped(path)}: not readable JSON ({error}); the file is damaged") from None
+    value = read_json_capped(path, limit)
     if not isinstance(value, dict):
         raise _fail(path, "(top level)", "must be an object")
     code = find_code_keys(value)

@@ -4,12 +4,14 @@ size fixed in code, and a base outside the folder only when its sha256 is the re
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import stat
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from loralab.runs.run_files import sha256_of
 from loralab.terminal_text import escaped
@@ -107,6 +109,15 @@ def read_text_capped(path: str | Path, limit: int = SETTINGS_LIMIT) -> str:
         return read_capped(path, limit).decode("utf-8")
     except UnicodeDecodeError:
         raise RunFolderError(f"{escaped(path)} is not UTF-8 text; the file is damaged") from None
+
+
+def read_json_capped(path: str | Path, limit: int = SETTINGS_LIMIT) -> Any:
+    """The JSON value in ``path`` (read as ``read_text_capped`` does); invalid or too deeply nested
+    JSON is one line naming the file."""
+    try:
+        return json.loads(read_text_capped(path, limit))
+    except (json.JSONDecodeError, RecursionError) as error:
+        raise RunFolderError(f"{escaped(path)}: not readable JSON ({error}); the file is damaged") from None
 
 
 def _inside(run_dir: Path, path: Path) -> Path:
