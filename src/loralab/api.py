@@ -25,11 +25,12 @@ from torch import nn
 
 from loralab.configs import CONFIG_DIR
 from loralab.data import TextClassificationDataModule
-from loralab.models.from_config import add_adapters, build_net
 from loralab.runs.open_run import open_run
+from loralab.settings import settings_of
 from loralab.tools.prediction import label_texts
 from loralab.training import components, experiment
 from loralab.training.config_checks import check_required_keys
+from loralab.training.model_builders import add_adapters, build_net
 
 DEFAULT_OUTPUT_DIR = Path("outputs") / "python"
 
@@ -80,7 +81,8 @@ def build_model(*overrides: str, datamodule: TextClassificationDataModule | None
     on the tokenizer, so it takes the DataModule (built from the same overrides when not given)."""
     cfg = compose_config(*overrides)
     datamodule = datamodule or components.build_datamodule(cfg)
-    return add_adapters(cfg, build_net(cfg, datamodule.tokenizer))
+    model = settings_of(cfg).model
+    return add_adapters(model, build_net(model, datamodule.num_classes, datamodule.tokenizer))
 
 
 def train(*overrides: str, output_dir: str | Path) -> dict:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Protocol
 
@@ -17,6 +16,7 @@ from loralab.data.encoded_split import EncodedSplit, encode_cached
 from loralab.data.samplers import EpochShuffleSampler, EvaluationOrderSampler, LengthGroupedSampler
 from loralab.data.sources import load_raw_data
 from loralab.data.text_split import TextSplit, random_subset, train_val_split
+from loralab.settings.data import DataSettings
 
 log = logging.getLogger(__name__)
 
@@ -38,57 +38,29 @@ class TextClassificationDataModule(L.LightningDataModule):
     tokenizer on the training split and serves padded batches.
 
     Everything expensive (vocabulary, token ids) is cached in ``cache_dir`` keyed by content, so the
-    second run, or every job of a sweep, skips it.
+    second run, or every job of a sweep, skips it. ``settings`` is the checked ``data`` config node.
     """
 
-    def __init__(
-        self,
-        name: str,
-        num_classes: int,
-        tokenizer: Tokenizer,
-        label_names: Sequence[str] | None = None,
-        path: str | None = None,
-        data_dir: str | None = None,
-        hub_id: str | None = None,
-        text_column: str = "text",
-        label_column: str = "label",
-        encoding: str = "utf-8",
-        val_fraction: float = 0.05,
-        test_fraction: float = 0.2,
-        max_train_samples: int | None = None,
-        max_test_samples: int | None = None,
-        max_length: int | None = None,
-        batch_size: int = 64,
-        eval_batch_size: int | None = None,
-        group_by_length: bool = False,
-        pad_to_multiple_of: int | None = None,
-        num_workers: int = 0,
-        pin_memory: bool = False,
-        seed: int = 0,
-        cache_dir: str = ".cache/loralab",
-    ) -> None:
+    def __init__(self, settings: DataSettings, tokenizer: Tokenizer) -> None:
         super().__init__()
-        self.name = name
-        self.num_classes = num_classes
-        self.label_names = list(label_names) if label_names else [str(i) for i in range(num_classes)]
+        self.settings = settings
+        self.name = settings.name
+        self.num_classes = settings.num_classes
+        self.label_names = settings.names()
         self.tokenizer = tokenizer
-        self.source = {"path": path, "data_dir": data_dir, "hub_id": hub_id}
-        self.text_column, self.label_column = text_column, label_column
-        self.encoding = encoding
-        self.val_fraction, self.test_fraction = val_fraction, test_fraction
-        self.max_train_samples, self.max_test_samples = max_train_samples, max_test_samples
-        self.max_length = max_length
-        self.batch_size = batch_size
-        self.eval_batch_size = eval_batch_size or batch_size
-        self.group_by_length = group_by_length
-        if pad_to_multiple_of is not None and pad_to_multiple_of < 1:
-            raise ValueError(
-                f"data.pad_to_multiple_of must be a positive number of tokens or null, not {pad_to_multiple_of}"
-            )
-        self.pad_to_multiple_of = pad_to_multiple_of
-        self.num_workers, self.pin_memory = num_workers, pin_memory
-        self.seed = seed
-        self.cache_dir = Path(cache_dir)
+        self.source = {"path": settings.path, "data_dir": settings.data_dir, "hub_id": settings.hub_id}
+        self.text_column, self.label_column = settings.text_column, settings.label_column
+        self.encoding = settings.encoding
+        self.val_fraction, self.test_fraction = settings.val_fraction, settings.test_fraction
+        self.max_train_samples, self.max_test_samples = settings.max_train_samples, settings.max_test_samples
+        self.max_length = settings.max_length
+        self.batch_size = settings.batch_size
+        self.eval_batch_size = settings.eval_batch_size or settings.batch_size
+        self.group_by_length = settings.group_by_length
+        self.pad_to_multiple_of = settings.pad_to_multiple_of
+        self.num_workers, self.pin_memory = settings.num_workers, settings.pin_memory
+        self.seed = settings.seed
+        self.cache_dir = Path(settings.cache_dir)
         self.splits: dict[str, EncodedSplit] = {}
         self.data_source: str | None = None
         self.data_fingerprints: dict[str, dict] = {}  # rows and sha256 of each split, for run_info.json

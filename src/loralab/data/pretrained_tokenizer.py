@@ -66,6 +66,3 @@ class PretrainedTokenizer:
     def pad_id(self) -> int:
         return self.tokenizer.pad_token_id
 
-    def model_kwargs(self) -> dict:
-        """The backbone knows its own vocabulary: nothing to pass."""
-        return {}

@@ -130,6 +130,3 @@ class WordTokenizer:
     def vocab(self) -> dict[str, int]:
         return self.tokenizer.get_vocab()
 
-    def model_kwargs(self) -> dict:
-        """What a model built for this tokenizer must know: its vocabulary."""
-        return {"vocab": self.vocab}

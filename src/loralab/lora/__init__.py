@@ -1,7 +1,6 @@
 """LoRA from scratch: layers, injection by module name, and trainable-parameter selection."""
 
 from loralab.lora.apply import apply_lora
-from loralab.lora.config import SCALING_RULES, LoraSettings, as_lora_settings
 from loralab.lora.embedding import LoRAEmbedding
 from loralab.lora.inject import (
     LORA_LAYER_TYPES,
@@ -14,7 +13,8 @@ from loralab.lora.inject import (
     unmerge_lora,
 )
 from loralab.lora.layers import LoRALayer, LoRALinear, lora_scaling
-from loralab.lora.peft_format import peft_lora_config, to_peft_state_dict
+from loralab.lora.peft_format import adapter_config, peft_lora_config, to_peft_state_dict
+from loralab.settings.lora import SCALING_RULES, LoraSettings
 
 __all__ = [
     "LORA_LAYER_TYPES",
@@ -23,8 +23,8 @@ __all__ = [
     "LoRALinear",
     "LoraSettings",
     "SCALING_RULES",
+    "adapter_config",
     "apply_lora",
-    "as_lora_settings",
     "base_state_dict",
     "inject_lora",
     "lora_layers",

@@ -1,26 +1,16 @@
-"""The ``model.lora`` config node: turn a built model into a LoRA model in one call."""
+"""``model.lora`` on a TextClassifier: turn a built model into a LoRA model in one call."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
-
 from torch import nn
 
-from loralab.lora.config import LoraSettings, as_lora_settings
 from loralab.lora.inject import inject_lora, mark_only_lora_as_trainable
+from loralab.settings.lora import LoraSettings
 
 
-def apply_lora(
-    model: nn.Module, settings: LoraSettings | str | Sequence[str] | None = None, **config_keys: Any
-) -> nn.Module:
+def apply_lora(model: nn.Module, settings: LoraSettings) -> nn.Module:
     """Inject LoRA, then train only the adapters, ``modules_to_save`` and, when
-    ``freeze_embeddings`` is false, every ``nn.Embedding`` of the model.
-
-    ``settings`` is a :class:`LoraSettings`, or the ``model.lora`` config keys that Hydra passes
-    (``target_modules``, ``rank``, ``alpha``, ...).
-    """
-    settings = as_lora_settings(settings, **config_keys)
+    ``freeze_embeddings`` is false, every ``nn.Embedding`` of the model."""
     inject_lora(model, settings)
     mark_only_lora_as_trainable(model, modules_to_save=list(settings.modules_to_save))
     if not settings.freeze_embeddings:

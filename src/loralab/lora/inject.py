@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
 
 from torch import nn
 
-from loralab.lora.config import LoraSettings, as_lora_settings
 from loralab.lora.embedding import LoRAEmbedding
 from loralab.lora.layers import LoRALayer, LoRALinear
+from loralab.settings.lora import LoraSettings
 
 # Which LoRA class wraps which layer type; a new adapter type is one more entry.
 LORA_LAYER_TYPES: dict[type[nn.Module], type[LoRALayer]] = {nn.Linear: LoRALinear, nn.Embedding: LoRAEmbedding}
@@ -36,18 +35,13 @@ def _lora_candidates(model: nn.Module) -> list[str]:
     ]
 
 
-def inject_lora(
-    model: nn.Module, settings: LoraSettings | str | Sequence[str] | None = None, **config_keys: Any
-) -> list[str]:
+def inject_lora(model: nn.Module, settings: LoraSettings) -> list[str]:
     """Replace each layer of ``model`` that ``settings.target_modules`` names, in place, by its LoRA wrapper.
 
-    ``settings`` is a :class:`LoraSettings`, or ``model.lora`` config keys
-    (``inject_lora(model, ["fc1"], rank=2, alpha=1)``). ``rank_pattern`` / ``alpha_pattern`` give
-    some targets their own rank or alpha. Returns the names that were wrapped. Raises
+    ``rank_pattern`` / ``alpha_pattern`` give some targets their own rank or alpha. Returns the names that were wrapped. Raises
     ``ValueError`` listing the model's candidate modules when a target matches nothing, so a typo
     fails at once instead of training nothing.
     """
-    settings = as_lora_settings(settings, **config_keys)
     targets = settings.target_modules
     # Collect first: replacing while iterating named_modules() would visit the new layers.
     to_wrap = [
@@ -70,10 +64,10 @@ def inject_lora(
         parent = model.get_submodule(parent_name) if parent_name else model
         wrapper = LORA_LAYER_TYPES[type(module)](
             module,
-            rank=_pattern_value(name, settings.rank_pattern, settings.r),
-            alpha=_pattern_value(name, settings.alpha_pattern, settings.lora_alpha),
-            dropout=settings.lora_dropout,
-            scaling=settings.scaling_rule,
+            rank=_pattern_value(name, settings.rank_pattern, settings.rank),
+            alpha=_pattern_value(name, settings.alpha_pattern, settings.alpha),
+            dropout=settings.dropout,
+            scaling=settings.scaling,
         )
         setattr(parent, child_name, wrapper)
     return [name for name, _ in to_wrap]

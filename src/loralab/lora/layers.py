@@ -22,23 +22,22 @@ import math
 import torch
 from torch import nn
 
-from loralab.lora.config import check_lora_hyperparameters, check_scaling_rule
-
 
 def lora_scaling(alpha: float, rank: int, rule: str = "standard") -> float:
     """The factor applied to ``x A B``.
 
     ``standard`` is ``alpha / r`` (the LoRA paper: it "reduces the need to retune hyperparameters
     when r changes"); ``rslora`` is ``alpha / sqrt(r)`` (Kalajdzievski 2023, stable at high rank);
-    ``lab`` is the course lab's plain ``alpha``.
+    ``alpha`` is alpha itself (the course lab's rule). The values are checked where they are set
+    (``settings/lora.py``).
     """
-    check_lora_hyperparameters(rank, alpha)
     if rule == "standard":
         return alpha / rank
     if rule == "rslora":
         return alpha / math.sqrt(rank)
-    check_scaling_rule(rule)
-    return float(alpha)  # lab
+    if rule == "alpha":
+        return float(alpha)
+    raise ValueError(f"unknown LoRA scaling rule {rule!r}; use standard, rslora or alpha")
 
 
 class LoRALayer(nn.Module):
@@ -98,7 +97,6 @@ class LoRALinear(LoRALayer):
         scaling: str = "standard",
     ) -> None:
         super().__init__(base, rank, alpha, scaling)
-        check_lora_hyperparameters(rank, alpha, dropout)
         factory = {"device": base.weight.device, "dtype": base.weight.dtype}
         self.lora_A = nn.Parameter(torch.empty(base.in_features, rank, **factory))
         self.lora_B = nn.Parameter(torch.zeros(rank, base.out_features, **factory))

@@ -25,9 +25,9 @@ from typing import Any
 import torch
 from torch import nn
 
-from loralab.lora.config import LoraSettings
 from loralab.lora.embedding import LoRAEmbedding
 from loralab.lora.inject import lora_layers
+from loralab.settings.lora import LoraSettings
 
 # What a ``PeftModel`` puts before the wrapped model's own names, in its state dict and saved files.
 PEFT_MODEL_PREFIX = "base_model.model."
@@ -39,23 +39,41 @@ def peft_lora_config(settings: LoraSettings, task_type: Any = None, extra_module
     (e.g. a backbone's word embeddings when they train in full)."""
     from peft import LoraConfig
 
-    if settings.scaling_rule not in PEFT_SCALING_RULES:
+    if settings.scaling not in PEFT_SCALING_RULES:
         raise ValueError(
-            f"PEFT LoRA supports scaling standard or rslora, not {settings.scaling_rule!r}; set model.lora.scaling"
+            f"PEFT LoRA supports scaling standard or rslora, not {settings.scaling!r}; set model.lora.scaling"
         )
     targets = settings.target_modules
     to_save = [*settings.modules_to_save, *extra_modules_to_save]
     return LoraConfig(
         task_type=task_type,
-        r=settings.r,
-        lora_alpha=settings.lora_alpha,
-        lora_dropout=settings.lora_dropout,
+        r=settings.rank,
+        lora_alpha=settings.alpha,
+        lora_dropout=settings.dropout,
         target_modules=targets if isinstance(targets, str) else list(targets),
         modules_to_save=to_save or None,
-        use_rslora=settings.use_rslora,
+        use_rslora=settings.scaling == "rslora",
         rank_pattern=dict(settings.rank_pattern),
         alpha_pattern=dict(settings.alpha_pattern),
     )
+
+
+def adapter_config(settings: LoraSettings) -> dict:
+    """The settings under PEFT's ``adapter_config.json`` names, plus the two PEFT lacks
+    (``scaling_rule``, ``freeze_embeddings``)."""
+    targets = settings.target_modules
+    return {
+        "r": settings.rank,
+        "lora_alpha": settings.alpha,
+        "rank_pattern": dict(settings.rank_pattern),
+        "alpha_pattern": dict(settings.alpha_pattern),
+        "lora_dropout": settings.dropout,
+        "scaling_rule": settings.scaling,
+        "use_rslora": settings.scaling == "rslora",
+        "target_modules": targets if isinstance(targets, str) else list(targets),
+        "modules_to_save": list(settings.modules_to_save),
+        "freeze_embeddings": settings.freeze_embeddings,
+    }
 
 
 def to_peft_state_dict(

@@ -16,7 +16,7 @@ def load_glove(weight: torch.Tensor, vocab: dict[str, int], path: str | Path) ->
     initialisation). Returns how many rows were set."""
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"GloVe file {path} not found; set model.net.glove_path to a GloVe .txt file or null")
+        raise FileNotFoundError(f"GloVe file {path} not found; set model.glove_path to a GloVe .txt file or null")
     dim = weight.shape[1]
     found = 0
     with path.open(encoding="utf-8") as lines:

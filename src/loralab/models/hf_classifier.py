@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
-
 import torch
 from torch import nn
 
-from loralab.lora.config import LoraSettings, as_lora_settings
 from loralab.lora.inject import unmatched_targets
 from loralab.lora.peft_format import peft_lora_config
 from loralab.models.hf_loading import load_from_hub_or_folder
+from loralab.settings.lora import LoraSettings
 
 
 def build_hf_classifier(
@@ -61,18 +58,14 @@ def _linear_names(model: nn.Module) -> list[str]:
     return sorted({name.rsplit(".", 1)[-1] for name, module in model.named_modules() if isinstance(module, nn.Linear)})
 
 
-def apply_peft_lora(
-    model: nn.Module, settings: LoraSettings | str | Sequence[str] | None = None, **config_keys: Any
-) -> nn.Module:
+def apply_peft_lora(model: nn.Module, settings: LoraSettings) -> nn.Module:
     """PEFT's ``get_peft_model`` with the same settings as loralab's own LoRA.
 
-    ``settings`` is a :class:`LoraSettings`, or the ``model.lora`` config keys that Hydra passes.
     ``freeze_embeddings=false`` trains the word embeddings too: they join ``modules_to_save`` so
     that PEFT saves them with the adapter.
     """
     from peft import TaskType, get_peft_model
 
-    settings = as_lora_settings(settings, **config_keys)
     missing = unmatched_targets(settings.target_modules, [name for name, _ in model.named_modules() if name])
     if missing:
         raise ValueError(

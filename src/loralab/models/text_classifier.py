@@ -27,8 +27,6 @@ class TextClassifier(nn.Module):
         count_each_word_once: bool = False,
     ) -> None:
         super().__init__()
-        if not 0.0 <= word_dropout < 1.0:
-            raise ValueError(f"word_dropout must be in [0, 1), got {word_dropout}; set model.net.word_dropout")
         self.word_dropout = word_dropout
         self.count_each_word_once = count_each_word_once
         self.embedding = nn.Embedding(vocab_size, embed_dim, padding_idx=padding_idx)

@@ -1,4 +1,4 @@
-"""Builders that the ``model.net`` configs point at."""
+"""The TextClassifier from its settings, fresh, from GloVe or from a pretrained run."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from torch import nn
 from loralab.models.glove import load_glove
 from loralab.models.pretrained import read_text_classifier_weights
 from loralab.models.text_classifier import TextClassifier
+from loralab.settings.model import TextClassifierNet
 
 log = logging.getLogger(__name__)
 
@@ -17,34 +18,29 @@ log = logging.getLogger(__name__)
 def build_text_classifier(
     vocab: dict[str, int],
     num_classes: int,
-    embed_dim: int = 100,
-    hidden_dim: int = 128,
-    freeze_embeddings: bool = False,
+    net: TextClassifierNet,
     glove_path: str | Path | None = None,
     pretrained: str | Path | None = None,
     pad_token: str = "<pad>",
-    word_dropout: float = 0.0,
-    count_each_word_once: bool = False,
 ) -> TextClassifier:
-    """A TextClassifier sized for ``vocab`` (given by the data's tokenizer).
+    """A TextClassifier of ``net``'s sizes for ``vocab`` (given by the data's tokenizer): what
+    training builds, and what a finished run is rebuilt from.
 
     ``pretrained`` (a run folder or checkpoint) loads trained weights, then gives the model a new
     ``fc2`` head when ``num_classes`` differs from the checkpoint's (AG News 4 -> IMDb 2).
-    ``glove_path`` initialises the embedding from GloVe instead. ``word_dropout`` drops each
-    word from the mean with this probability while training; ``count_each_word_once`` pools the
-    review's distinct words (a repeated word counts once).
+    ``glove_path`` initialises the embedding from GloVe instead.
     """
-    pooling = {"word_dropout": word_dropout, "count_each_word_once": count_each_word_once}
+    pooling = {"word_dropout": net.word_dropout, "count_each_word_once": net.count_each_word_once}
     if pretrained:
         return _from_pretrained(
-            pretrained, vocab, num_classes, embed_dim, hidden_dim, freeze_embeddings, vocab[pad_token], pooling
+            pretrained, vocab, num_classes, net.embed_dim, net.hidden_dim, net.freeze_embeddings, vocab[pad_token], pooling
         )
     model = TextClassifier(
         vocab_size=len(vocab),
         num_classes=num_classes,
-        embed_dim=embed_dim,
-        hidden_dim=hidden_dim,
-        freeze_embeddings=freeze_embeddings,
+        embed_dim=net.embed_dim,
+        hidden_dim=net.hidden_dim,
+        freeze_embeddings=net.freeze_embeddings,
         padding_idx=vocab[pad_token],
         **pooling,
     )

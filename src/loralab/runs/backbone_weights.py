@@ -21,6 +21,7 @@ from torch import nn
 from loralab.runs.backbone_config import PARAMETER_LIMIT, BackboneConfig
 from loralab.runs.safe_paths import RunFolderError, read_json_capped
 from loralab.runs.safetensors_header import read_safetensors_header
+from loralab.settings import TransformerNet
 from loralab.terminal_text import escaped
 
 WEIGHTS_SUFFIX = ".safetensors"
@@ -115,14 +116,14 @@ def _build(config: BackboneConfig, num_classes: int, attention: str | None, dtyp
 
 
 def build_backbone(
-    folder: Path, recorded: dict[str, str], config: BackboneConfig, num_classes: int, net: dict, record: Path
+    folder: Path, recorded: dict[str, str], config: BackboneConfig, num_classes: int, net: TransformerNet, record: Path
 ) -> tuple[nn.Module, set[str]]:
     """The classifier of ``config``'s family with the backbone's tensors loaded, and the names of
     its tensors the backbone does not hold (a new head: the run's own weights must hold them).
     Every tensor's shape is checked against the header of its file before the network is allocated."""
     sources = tensor_sources(folder, recorded)
     with torch.device("meta"):
-        skeleton = _build(config, num_classes, net["attn_implementation"], net["dtype"], record)
+        skeleton = _build(config, num_classes, net.attn_implementation, net.dtype, record)
     count = sum(parameter.numel() for parameter in skeleton.parameters())
     if count > PARAMETER_LIMIT:
         sizes = ", ".join(
@@ -151,7 +152,7 @@ def build_backbone(
             f"{escaped(folder)}: no tensor of its weights fits the {config.model_type} network its config.json describes"
         )
     del skeleton
-    model = _build(config, num_classes, net["attn_implementation"], net["dtype"], record)
+    model = _build(config, num_classes, net.attn_implementation, net.dtype, record)
     _load(model, plan)
     missing = set(own) - {key for names in plan.values() for key in names.values()}
     return model.train(), missing  # train mode as build_hf_classifier returns it; open_run sets eval mode

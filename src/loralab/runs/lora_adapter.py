@@ -7,7 +7,6 @@ names the base and vocabulary by paths relative to the run folder (the adapter f
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from pathlib import Path
 
 from safetensors import SafetensorError
@@ -15,7 +14,7 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 
 from loralab.atomic_files import atomic_write, atomic_write_json
-from loralab.lora import LoraSettings, as_lora_settings, lora_layers
+from loralab.lora import LoraSettings, adapter_config, lora_layers
 from loralab.runs.base_reference import file_reference
 
 ADAPTER_WEIGHTS = "adapter_model.safetensors"
@@ -29,22 +28,19 @@ def trainable_state_dict(model: nn.Module) -> dict:
 def save_adapter(
     model: nn.Module,
     folder: str | Path,
-    lora: LoraSettings | Mapping,
+    settings: LoraSettings,
     base_model_path: str | Path,
     vocab_file: str | Path,
 ) -> int:
-    """Write the adapter of ``model`` into ``folder`` (``<run>/adapter``); returns the weights file's size in bytes.
-
-    ``lora`` is the adapter's :class:`LoraSettings`, or the ``model.lora`` config node as a dict."""
+    """Write the adapter of ``model`` into ``folder`` (``<run>/adapter``); returns the weights file's size in bytes."""
     folder = Path(folder)
     run_dir = folder.parent
-    settings = lora if isinstance(lora, LoraSettings) else as_lora_settings(**lora)
     tensors = trainable_state_dict(model)
     layer = next((layer for _, layer in lora_layers(model)), None)
     config = {
         "peft_type": "LORA",
         "library": "loralab",
-        **settings.to_adapter_config(),
+        **adapter_config(settings),
         "scaling": layer.scaling if layer is not None else None,
         "trained_tensors": sorted(tensors),
         "base_model": file_reference(base_model_path, run_dir),

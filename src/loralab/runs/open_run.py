@@ -14,6 +14,8 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file
 from torch import nn
 
+from loralab.lora import apply_lora
+from loralab.models import build_text_classifier
 from loralab.runs.base_reference import base_file
 from loralab.runs.run_config import RUN_CONFIG_FILE, read_run_config
 from loralab.runs.run_files import MODEL_FILE
@@ -48,25 +50,8 @@ def _load_whole(net: nn.Module, path: Path) -> None:
 
 
 def _text_classifier(run: dict, tokenizer: Any) -> nn.Module:
-    from loralab.models import TextClassifier
-
-    settings = run["net"]
-    return TextClassifier(
-        vocab_size=len(tokenizer.vocab),
-        num_classes=run["num_classes"],
-        embed_dim=settings["embed_dim"],
-        hidden_dim=settings["hidden_dim"],
-        freeze_embeddings=settings["freeze_embeddings"],
-        padding_idx=tokenizer.pad_id,
-        word_dropout=settings["word_dropout"],
-        count_each_word_once=settings["count_each_word_once"],
-    )
-
-
-def _with_lora(net: nn.Module, lora: dict) -> nn.Module:
-    from loralab.lora import apply_lora
-
-    return apply_lora(net, **{key: value for key, value in lora.items() if key not in ("kind", "adapter")})
+    """The builder training used, with the recorded settings (no base, no GloVe: weights follow)."""
+    return build_text_classifier(tokenizer.vocab, run["num_classes"], run["net"])
 
 
 def _check_shapes(run_dir: Path, expected: dict[str, tuple], files: list[Path], complete: bool = True) -> None:
@@ -116,18 +101,18 @@ def _open_text_classifier(run_dir: Path, run: dict, base: str | Path | None) -> 
         _load_whole(net, weights)
         return OpenedRun(net.eval(), tokenizer, run["label_names"], run)
     base_path = base_file(run_dir, run["base"], base, str(run_dir / RUN_CONFIG_FILE))
-    adapter_weights = folder_file(run_dir, Path(lora["adapter"]) / "adapter_model.safetensors")
+    adapter_weights = folder_file(run_dir, Path(run["adapter"]) / "adapter_model.safetensors")
     # A pretrained base may have another head size: the adapter then holds the trained head.
     safetensors_base = base_path.suffix == ".safetensors"
     _check_shapes(run_dir, plain, [adapter_weights, base_path][: 1 + safetensors_base], safetensors_base)
-    trained = _meta_shapes(lambda: _with_lora(_text_classifier(run, tokenizer), lora), trainable_only=True)
+    trained = _meta_shapes(lambda: apply_lora(_text_classifier(run, tokenizer), lora), trainable_only=True)
     _check_shapes(run_dir, trained, [adapter_weights])
     net = _text_classifier(run, tokenizer)
     own = net.state_dict()
     state = {k: v for k, v in load_state_dict(base_path).items() if k in own and v.shape == own[k].shape}
     net.load_state_dict(state, strict=False)
     not_in_base = set(own) - set(state)
-    net = _with_lora(net, lora)
+    net = apply_lora(net, lora)
     load_adapter(net, adapter_weights.parent)
     missing = sorted(not_in_base - set(_tensors(adapter_weights)))
     if missing:

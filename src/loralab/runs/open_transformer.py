@@ -10,6 +10,7 @@ out as a :class:`RunFolderError` naming the run folder, never as a raw exception
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from pathlib import Path
 from typing import Any
@@ -55,23 +56,26 @@ def _load_checked(net: nn.Module, path: Path, tensors: Any) -> None:
         raise RunFolderError(f"cannot read {escaped(path)} ({escaped(error)}); the file is damaged") from None
 
 
-def _add_adapter(net: nn.Module, lora: dict, run_dir: Path, record: Path, missing: set[str]) -> nn.Module:
+def _add_adapter(net: nn.Module, run: dict, run_dir: Path, record: Path, missing: set[str]) -> nn.Module:
     from peft.utils import get_peft_model_state_dict, set_peft_model_state_dict
 
     from loralab.models import apply_peft_lora
 
-    settings = {key: value for key, value in lora.items() if key not in ("kind", "adapter")}
+    lora = run["lora"]
     # Recorded keys are full module names; escaped, PEFT's pattern match of them is a string comparison.
-    for key in ("rank_pattern", "alpha_pattern"):
-        settings[key] = {re.escape(name): value for name, value in settings[key].items()}
+    settings = dataclasses.replace(
+        lora,
+        rank_pattern={re.escape(name): value for name, value in lora.rank_pattern.items()},
+        alpha_pattern={re.escape(name): value for name, value in lora.alpha_pattern.items()},
+    )
     try:
-        net = apply_peft_lora(net, **settings)
+        net = apply_peft_lora(net, settings)
     except ValueError as error:  # a recorded module name that this backbone lacks
         raise RunFolderError(
             f"{escaped(record)}: keys lora.target_modules / lora.modules_to_save do not fit the backbone "
             f"({escaped(error)[:300]})"
         ) from None
-    weights = folder_file(run_dir, Path(lora["adapter"]) / PEFT_WEIGHTS)
+    weights = folder_file(run_dir, Path(run["adapter"]) / PEFT_WEIGHTS)
     expected = {name: tuple(tensor.shape) for name, tensor in get_peft_model_state_dict(net).items()}
     check_tensors_fit(weights, expected, record)
     held = {name.removeprefix(PEFT_MODEL_PREFIX) for name in expected}
@@ -109,7 +113,7 @@ def _open(run_dir: Path, run: dict, base: str | Path | None) -> Any:
         check_tensors_fit(weights, {name: tuple(t.shape) for name, t in net.state_dict().items()}, record)
         _load_checked(net, weights, lambda tensors: net.load_state_dict(tensors))
     else:
-        net = _add_adapter(net, run["lora"], run_dir, record, missing)
+        net = _add_adapter(net, run, run_dir, record, missing)
     return OpenedRun(net.eval(), tokenizer, run["label_names"], run)
 
 

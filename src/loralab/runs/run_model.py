@@ -8,11 +8,12 @@ transformer backbone. ``runs/open_run.py`` rebuilds the network from these files
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import sys
 from pathlib import Path
 
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 from safetensors.torch import save_file
 from torch import nn
 
@@ -23,24 +24,11 @@ from loralab.models.text_classifier import TextClassifier
 from loralab.runs.base_reference import backbone_reference, file_reference
 from loralab.runs.lora_adapter import save_adapter
 from loralab.runs.peft_adapter import is_peft_model, save_peft_adapter
-from loralab.runs.run_config import data_settings, write_run_config
+from loralab.runs.run_config import LORA_KIND, write_run_config
 from loralab.runs.run_files import ADAPTER_DIR, BASE_MODEL_FILE, MODEL_FILE, VOCAB_FILE
+from loralab.settings import LoraSettings, RunSettings, TransformerModel, settings_of
 
 log = logging.getLogger(__name__)
-
-LORA_KEYS = (
-    "target_modules",
-    "rank",
-    "alpha",
-    "dropout",
-    "scaling",
-    "modules_to_save",
-    "freeze_embeddings",
-    "rank_pattern",
-    "alpha_pattern",
-)
-TEXT_CLASSIFIER_KEYS = ("embed_dim", "hidden_dim", "freeze_embeddings", "word_dropout", "count_each_word_once")
-
 
 def _save_tensors(path: Path, tensors: dict) -> Path:
     tensors = {k: v.detach().contiguous() for k, v in tensors.items()}
@@ -56,10 +44,6 @@ def _family(net: nn.Module) -> str | None:
     return None
 
 
-def _plain(node) -> dict:
-    return OmegaConf.to_container(node, resolve=True) if isinstance(node, DictConfig) else dict(node)
-
-
 def adapted_modules(net: nn.Module) -> dict:
     """The modules LoRA wrapped, by full name, with the rank and alpha each got: what the settings'
     patterns (a regex ``target_modules``, ``rank_pattern`` keys) resolved to on this network. A run
@@ -73,49 +57,41 @@ def adapted_modules(net: nn.Module) -> dict:
     return {"target_modules": [name for name, _, _ in values], "ranks": values}
 
 
-def _resolved(lora: dict, adapted: dict) -> dict:
+def _resolved(lora: LoraSettings, adapted: dict) -> LoraSettings:
     """``lora`` with its targets as full module names and its patterns as per-module values
     (only where a module's rank or alpha is not the default)."""
     ranks = adapted["ranks"]
-    return lora | {
-        "target_modules": adapted["target_modules"],
-        "rank_pattern": {name: rank for name, rank, _ in ranks if rank != lora["rank"]},
-        "alpha_pattern": {name: alpha for name, _, alpha in ranks if alpha != lora["alpha"]},
-    }
+    return dataclasses.replace(
+        lora,
+        target_modules=adapted["target_modules"],
+        rank_pattern={name: rank for name, rank, _ in ranks if rank != lora.rank},
+        alpha_pattern={name: alpha for name, _, alpha in ranks if alpha != lora.alpha},
+    )
 
 
-def describe_run(cfg: DictConfig, family: str, has_lora: bool, base: dict | None, adapted: dict | None = None) -> dict:
-    """What rebuilds the network: sizes, LoRA settings, labels, tokenizer files, base, data (plain
-    values). ``adapted`` (:func:`adapted_modules`) replaces the LoRA patterns by what they matched."""
-    net = _plain(cfg.model.net)
-    # The cache is the machine's, not the run's: whoever opens the folder uses their own.
-    data = {key: value for key, value in _plain(cfg.data).items() if key in data_settings() and key != "cache_dir"}
-    num_classes = int(cfg.data.num_classes)
+def describe_run(settings: RunSettings, family: str, base: dict | None, adapted: dict | None) -> dict:
+    """What rebuilds the network, as the plain values of the run's settings (``net``, ``lora``,
+    ``data``) beside the tokenizer files and the base. ``adapted`` (:func:`adapted_modules`)
+    replaces the LoRA patterns by what they matched."""
+    model, data = settings.model, settings.data
     if family == "textclassifier":
-        net_settings = {key: net[key] for key in TEXT_CLASSIFIER_KEYS}
         tokenizer = {"kind": "word", "vocab": VOCAB_FILE}
     else:
-        net_settings = {"attn_implementation": net.get("attn_implementation"), "dtype": net.get("dtype", "float32")}
-        tokenizer = {"kind": "pretrained", "folder": "tokenizer", "max_length": cfg.model.tokenizer.get("max_length")}
+        tokenizer = {"kind": "pretrained", "folder": "tokenizer", "max_length": data.max_length}
     lora = None
-    if has_lora:
-        settings = _plain(cfg.model.lora)
-        lora = {"kind": "loralab" if family == "textclassifier" else "peft", "adapter": ADAPTER_DIR}
-        lora |= {key: settings.get(key) for key in LORA_KEYS}
-        lora["rank_pattern"] = lora["rank_pattern"] or {}
-        lora["alpha_pattern"] = lora["alpha_pattern"] or {}
-        lora["modules_to_save"] = list(lora["modules_to_save"] or [])
-        if adapted is not None:
-            lora = _resolved(lora, adapted)
+    if model.lora is not None and adapted is not None:
+        lora = {"kind": LORA_KIND[family], "adapter": ADAPTER_DIR, **dataclasses.asdict(_resolved(model.lora, adapted))}
+    # The cache is the machine's, not the run's: whoever opens the folder uses their own.
+    recorded_data = {key: value for key, value in dataclasses.asdict(data).items() if key != "cache_dir"}
     return {
         "family": family,
-        "num_classes": num_classes,
-        "label_names": [str(name) for name in (cfg.data.get("label_names") or range(num_classes))],
-        "net": net_settings,
+        "num_classes": data.num_classes,
+        "label_names": data.names(),
+        "net": dataclasses.asdict(model.net),
         "tokenizer": tokenizer,
         "lora": lora,
         "base": base,
-        "data": data,
+        "data": recorded_data,
     }
 
 
@@ -123,17 +99,18 @@ def save_run_model(net: nn.Module, cfg: DictConfig, output_dir: Path) -> dict:
     """Write the trained network and ``run_config.json`` into the run folder; returns metrics about
     what was written."""
     output_dir = Path(output_dir)
+    settings = settings_of(cfg)
     family = _family(net)
     has_lora = is_peft_model(net) or next(lora_layers(net), None) is not None
     base = None
-    if family == "hf_classifier":
-        base = backbone_reference(cfg.model.backbone, output_dir)
+    if isinstance(settings.model, TransformerModel):
+        base = backbone_reference(settings.model.backbone, output_dir)
     if is_peft_model(net):
         written = {"adapter_bytes": save_peft_adapter(net, output_dir / ADAPTER_DIR, base["path"] or base["hub_id"])}
     elif not has_lora:
         written = {"model_bytes": _save_tensors(output_dir / MODEL_FILE, net.state_dict()).stat().st_size}
     else:
-        pretrained = cfg.model.get("pretrained")
+        pretrained = getattr(settings.model, "pretrained", None)
         base_file = (
             resolve_weights_file(pretrained)
             if pretrained
@@ -141,10 +118,8 @@ def save_run_model(net: nn.Module, cfg: DictConfig, output_dir: Path) -> dict:
         )
         if family == "textclassifier":
             base = file_reference(base_file, output_dir)
-        lora = OmegaConf.to_container(cfg.model.lora, resolve=True)
-        written = {
-            "adapter_bytes": save_adapter(net, output_dir / ADAPTER_DIR, lora, base_file, output_dir / VOCAB_FILE)
-        }
+        adapter = output_dir / ADAPTER_DIR
+        written = {"adapter_bytes": save_adapter(net, adapter, settings.model.lora, base_file, output_dir / VOCAB_FILE)}
     if family is None or (has_lora and family == "hf_classifier" and not is_peft_model(net)):
         log.warning(
             "%s cannot be described by plain values: eval.py, predict.py and export.py will refuse this run",
@@ -152,5 +127,5 @@ def save_run_model(net: nn.Module, cfg: DictConfig, output_dir: Path) -> dict:
         )
         return written
     adapted = adapted_modules(net) if has_lora else None
-    write_run_config(output_dir, describe_run(cfg, family, has_lora, base, adapted))
+    write_run_config(output_dir, describe_run(settings, family, base, adapted))
     return written

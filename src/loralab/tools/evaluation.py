@@ -9,23 +9,24 @@ one a folder names.
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import lightning as L
 from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
-from omegaconf import DictConfig, OmegaConf, open_dict
+from omegaconf import DictConfig, open_dict
 
 from loralab.atomic_files import atomic_write_json
 from loralab.data import TextClassificationDataModule
 from loralab.data.content_checks import content_not_quoted
 from loralab.runs.open_run import open_run, take_base_argument
 from loralab.runs.resume import override_key
-from loralab.runs.run_config import RUN_CONFIG_FILE, data_settings
+from loralab.runs.run_config import RUN_CONFIG_FILE
 from loralab.runs.safe_paths import folder_output, regular_file
+from loralab.settings import DataSettings, settings_of
 from loralab.tools.run_arguments import refuse_overwrite
 from loralab.training.classification_module import TextClassificationModule
-from loralab.training.config_schema import check_config
 
 # A user's override of one of these keys changes the data setting beside it.
 PATH_SETTINGS = {"paths.data_dir": "data_dir", "seed": "seed"}
@@ -45,21 +46,19 @@ def compose_user_config(config_dir: Path, overrides: list[str], run_dir: Path) -
     return cfg
 
 
-def data_for_eval(recorded: dict, cfg: DictConfig, overrides: list[str]) -> dict:
+def data_for_eval(recorded: DataSettings, composed: DataSettings, overrides: list[str]) -> DataSettings:
     """The run's data settings, with what the user typed on top (``data=<name>`` replaces them all)."""
     keys = {override_key(o) for o in overrides}
-    composed = OmegaConf.to_container(cfg.data, resolve=True)
-    composed = {key: value for key, value in composed.items() if key in data_settings()}
     if "data" in keys:
         return composed
-    data = dict(recorded, cache_dir=composed["cache_dir"])
+    data = dataclasses.asdict(recorded) | {"cache_dir": composed.cache_dir}
     for key in keys:
         setting = key.removeprefix("data.") if key.startswith("data.") else PATH_SETTINGS.get(key)
-        if setting in composed:
-            data[setting] = composed[setting]
-    if data.get("path") and Path(data["path"]).exists() and not Path(data["path"]).is_dir():
+        if setting in data:
+            data[setting] = getattr(composed, setting)
+    if data["path"] and Path(data["path"]).exists() and not Path(data["path"]).is_dir():
         regular_file(data["path"])  # a device or fifo would hang the reader
-    return data
+    return DataSettings(**data)
 
 
 def evaluate_run(
@@ -70,14 +69,14 @@ def evaluate_run(
     run_dir = Path(run_dir)
     base, overrides = take_base_argument(list(overrides))
     cfg = compose_user_config(Path(config_dir), overrides, run_dir)
-    check_config(cfg)
+    settings = settings_of(cfg)
     run = open_run(run_dir, base)
-    data = data_for_eval(run.description["data"], cfg, overrides)
-    result_file = folder_output(run_dir, "eval", f"{data['name']}_{split}.json")
+    data = data_for_eval(run.description["data"], settings.data, overrides)
+    result_file = folder_output(run_dir, "eval", f"{data.name}_{split}.json")
     refuse_overwrite(result_file, force)
     user_chose_data = any(override_key(o) in USER_DATA_CHOICE for o in overrides)
     with content_not_quoted(None if user_chose_data else str(run_dir / RUN_CONFIG_FILE)):
-        datamodule = TextClassificationDataModule(**data, tokenizer=run.tokenizer)
+        datamodule = TextClassificationDataModule(data, run.tokenizer)
         datamodule.prepare_data()
         datamodule.setup("fit")
     module = TextClassificationModule(run.net, datamodule.num_classes)

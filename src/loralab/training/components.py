@@ -11,16 +11,18 @@ from omegaconf import DictConfig
 from loralab.data import TextClassificationDataModule
 from loralab.data.content_checks import content_not_quoted
 from loralab.instantiate import instantiate
-from loralab.models.from_config import add_adapters, build_net, compiled
 from loralab.models.pretrained import resolve_weights_file
 from loralab.runs.resume import data_named_by_folder
+from loralab.settings import TransformerModel, settings_of
 from loralab.training.classification_module import TextClassificationModule
+from loralab.training.model_builders import add_adapters, build_net, build_tokenizer, compiled
 
 
 def build_datamodule(cfg: DictConfig) -> TextClassificationDataModule:
     """The DataModule with its data loaded and tokenizer fitted (the model's size depends on it)."""
-    with content_not_quoted(data_named_by_folder(cfg.paths.output_dir)):
-        datamodule = instantiate(cfg.data, tokenizer=instantiate(cfg.model.tokenizer))
+    settings = settings_of(cfg)
+    with content_not_quoted(data_named_by_folder(settings.paths.output_dir)):
+        datamodule = TextClassificationDataModule(settings.data, build_tokenizer(settings.model, settings.data))
         datamodule.prepare_data()
         datamodule.setup("fit")
     return datamodule
@@ -29,8 +31,11 @@ def build_datamodule(cfg: DictConfig) -> TextClassificationDataModule:
 def frozen_base_path(cfg: DictConfig) -> str | None:
     """Where a LoRA run's frozen base is read from, relative to the run folder when it is a local
     path: the backbone folder (or Hub id), the pretrained run's weights, or None (built from the seed)."""
-    model = cfg.model
-    source = model.get("backbone") or (resolve_weights_file(model.pretrained) if model.get("pretrained") else None)
+    model = settings_of(cfg).model
+    if isinstance(model, TransformerModel):
+        source = model.backbone
+    else:
+        source = resolve_weights_file(model.pretrained) if model.pretrained else None
     if source is None:
         return None
     if not Path(source).exists():  # a Hub id
@@ -41,13 +46,16 @@ def frozen_base_path(cfg: DictConfig) -> str | None:
 def build_module(cfg: DictConfig, datamodule: TextClassificationDataModule) -> TextClassificationModule:
     """The LightningModule: network, adapters, optimizer and schedule. A LoRA run's checkpoints
     hold only what trains (the frozen base is what the run is built from)."""
-    lora = bool(cfg.model.get("lora"))
+    settings = settings_of(cfg)
+    model = settings.model
+    lora = model.lora is not None
+    net = build_net(model, datamodule.num_classes, datamodule.tokenizer)
     return TextClassificationModule(
-        net=compiled(add_adapters(cfg, build_net(cfg, datamodule.tokenizer)), cfg.model.get("compile")),
+        net=compiled(add_adapters(model, net), model.compile),
         num_classes=datamodule.num_classes,
         optimizer=instantiate(cfg.optim.optimizer),
-        scheduler=instantiate(cfg.optim.scheduler) if cfg.optim.get("scheduler") else None,
-        scheduler_interval=cfg.optim.get("scheduler_interval", "epoch"),
+        scheduler=instantiate(cfg.optim.scheduler) if cfg.optim.scheduler else None,
+        scheduler_interval=settings.optim.scheduler_interval,
         checkpoint_trainable_only=lora,
         frozen_base_path=frozen_base_path(cfg) if lora else None,
     )

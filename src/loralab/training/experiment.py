@@ -18,9 +18,9 @@ from loralab.runs.run_files import METRICS_FILE
 from loralab.runs.run_info import write_run_info
 from loralab.runs.run_lock import run_folder_lock
 from loralab.runs.run_model import save_run_model
+from loralab.settings import settings_of
 from loralab.training.components import build_datamodule, build_module, build_trainer
 from loralab.training.config_checks import check_required_keys
-from loralab.training.config_schema import check_config
 from loralab.training.hardware_check import check_hardware
 from loralab.training.run_report import run_report
 from loralab.training.tensorboard_hparams import log_hparams_with_metrics
@@ -33,7 +33,7 @@ def train(cfg: DictConfig) -> dict:
     and the machine's devices against it before anything loads, and the run folder is locked while the
     run writes into it."""
     check_required_keys(cfg)
-    check_config(cfg)
+    settings_of(cfg)  # every value checked, or one line naming the key
     check_hardware(cfg)
     with run_folder_lock(cfg.paths.output_dir):
         return _train_in_folder(cfg, Path(cfg.paths.output_dir))

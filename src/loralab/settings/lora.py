@@ -1,0 +1,90 @@
+"""``model.lora``: what a LoRA adapter is, for loralab's own LoRA and for PEFT alike.
+
+The keys are the config's (``rank``, ``alpha``, ``dropout``, ``scaling``) from YAML to Python to
+``run_config.json``; PEFT's names (``r``, ``lora_alpha``...) appear only where a
+``peft.LoraConfig`` is built (``lora/peft_format.py``).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from omegaconf import MISSING
+
+from loralab.settings.checks import is_int, is_number, require, require_choice
+
+# How alpha and r become the factor on ``x A B`` (lora/layers.py: lora_scaling).
+SCALING_RULES = ("standard", "rslora", "alpha")
+# Bounds that hold for any model loralab trains and keep a crafted run record from sizing memory.
+RANK_LIMIT = 1 << 12
+ALPHA_LIMIT = 1e6
+
+
+def _names(value: Any) -> bool:
+    return isinstance(value, (list, tuple)) and all(isinstance(name, str) and name for name in value)
+
+
+def _is_regex(value: Any) -> bool:
+    try:
+        re.compile(value)
+    except (re.error, TypeError):
+        return False
+    return isinstance(value, str) and value != ""
+
+
+@dataclass
+class LoraSettings:
+    """Where adapters go, their rank and strength, and what else trains with them.
+
+    ``target_modules``: module names (a name matches itself and any ``*.name``), or one regex that
+    must match a whole module name (PEFT's rule). ``scaling``: ``standard`` is ``alpha / r`` (the
+    LoRA paper: less retuning when r changes), ``rslora`` is ``alpha / sqrt(r)`` (stable at high
+    rank), ``alpha`` is alpha itself (the course lab's rule; PEFT lacks it). ``rank_pattern`` /
+    ``alpha_pattern``: per-target rank / alpha, keys matched as in ``target_modules``.
+    ``modules_to_save``: trained in full and saved with the adapter (a new head).
+    ``freeze_embeddings``: false trains every embedding table in full besides the adapters.
+    """
+
+    config_key: ClassVar[str] = "model.lora"
+
+    target_modules: Any = MISSING
+    rank: int = 8
+    alpha: float = 8.0
+    dropout: float = 0.0
+    scaling: str = "standard"
+    rank_pattern: dict[str, int] | None = None
+    alpha_pattern: dict[str, float] | None = None
+    modules_to_save: list[str] | None = field(default_factory=list)
+    freeze_embeddings: bool = True
+
+    def __post_init__(self) -> None:
+        targets = self.target_modules
+        if isinstance(targets, str):
+            require(_is_regex(targets), self, "target_modules", "give a list of module names or one valid regex")
+        else:
+            require(_names(targets) and len(targets) > 0, self, "target_modules", "name at least one module, e.g. [fc1]")
+            self.target_modules = list(targets)
+        require(_rank(self.rank), self, "rank", f"use an integer from 1 to {RANK_LIMIT}")
+        require(_alpha(self.alpha), self, "alpha", f"use a number from 0 to {ALPHA_LIMIT:g}")
+        ok = is_number(self.dropout) and 0 <= self.dropout < 1
+        require(ok, self, "dropout", "use a number in [0, 1)")
+        require_choice(self, "scaling", SCALING_RULES)
+        self.rank_pattern = dict(self.rank_pattern or {})
+        self.alpha_pattern = dict(self.alpha_pattern or {})
+        for name, rank in self.rank_pattern.items():
+            require(_rank(rank), self, "rank_pattern", f"use integers from 1 to {RANK_LIMIT} ({name})")
+        for name, alpha in self.alpha_pattern.items():
+            require(_alpha(alpha), self, "alpha_pattern", f"use numbers from 0 to {ALPHA_LIMIT:g} ({name})")
+        self.modules_to_save = list(self.modules_to_save or [])
+        require(_names(self.modules_to_save), self, "modules_to_save", "give a list of module names, e.g. [fc2]")
+        require(isinstance(self.freeze_embeddings, bool), self, "freeze_embeddings", "use true or false")
+
+
+def _rank(value: Any) -> bool:
+    return is_int(value) and 1 <= value <= RANK_LIMIT
+
+
+def _alpha(value: Any) -> bool:
+    return is_number(value) and 0 <= value <= ALPHA_LIMIT
