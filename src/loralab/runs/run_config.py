@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from loralab.atomic_files import atomic_write_json
-from loralab.runs.safe_paths import RunFolderError, folder_file, read_json_capped
+from loralab.files.safe_paths import RunFolderError, folder_file, read_json_capped
 from loralab.terminal_text import escaped
 
 RUN_CONFIG_FILE = "run_config.json"
