@@ -20,8 +20,8 @@ from conftest import (
     tiny_run_overrides,
 )
 
+from loralab.files.safe_paths import RunFolderError
 from loralab.runs.resume import resume_arguments
-from loralab.runs.safe_paths import RunFolderError
 from loralab.tools.evaluation import evaluate_run
 from loralab.tools.merged_export import export_merged
 from loralab.tools.prediction import predict_texts

@@ -16,11 +16,11 @@ from conftest import (
 from safetensors.torch import load_file, save_file
 
 from loralab.data import PadCollator
+from loralab.files.safe_paths import RunFolderError
 from loralab.lora import apply_lora, merge_and_unload
 from loralab.models import TextClassifier
 from loralab.runs.lora_adapter import load_adapter, save_adapter
 from loralab.runs.open_run import open_run
-from loralab.runs.safe_paths import RunFolderError
 from loralab.training.experiment import train
 
 CONFIG_DIR = PROJECT_ROOT / "conf"

@@ -33,7 +33,7 @@ from safetensors.torch import load_file, save_file
 
 from loralab import api
 from loralab.data import PadCollator
-from loralab.runs.safe_paths import RunFolderError
+from loralab.files.safe_paths import RunFolderError
 from loralab.tools.prediction import predict_texts
 from loralab.training import experiment
 

@@ -18,6 +18,7 @@ from omegaconf import DictConfig
 from loralab.cli_errors import run_cli
 from loralab.configs import CONFIG_DIR
 from loralab.runs.open_run import take_base_argument
+from loralab.runs.resume import resume_arguments
 from loralab.terminal_text import escaped
 from loralab.tools.run_arguments import (
     FORCE,
@@ -47,8 +48,6 @@ def _train_job(cfg: DictConfig) -> float | None:
 
 def train() -> None:
     """``loralab-train [overrides]`` (``python train.py``): train as the Hydra config says."""
-    from loralab.runs.resume import resume_arguments
-
     sys.argv[1:] = run_cli(lambda: resume_arguments(sys.argv[1:]))
     _train_job()
 

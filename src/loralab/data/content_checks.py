@@ -11,6 +11,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from loralab.data.text_split import TextSplit
+from loralab.files.safe_paths import RunFolderError
+from loralab.terminal_text import escaped
 
 log = logging.getLogger(__name__)
 
@@ -27,9 +29,6 @@ def content_not_quoted(named_by: str | None) -> Iterator[None]:
     if named_by is None:
         yield
         return
-    from loralab.runs.safe_paths import RunFolderError
-    from loralab.terminal_text import escaped
-
     try:
         yield
     except RunFolderError:  # about a file's kind or place, never its content

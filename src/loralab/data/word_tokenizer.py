@@ -12,7 +12,8 @@ from tokenizers import Regex, Tokenizer, models, normalizers, pre_tokenizers, tr
 from loralab.atomic_files import atomic_write_text
 from loralab.data.sources import load_raw_data
 from loralab.data.text_split import TextSplit
-from loralab.runs.run_files import VOCAB_FILE, find_run_file
+from loralab.files.run_files import VOCAB_FILE, find_run_file
+from loralab.files.safe_paths import VOCABULARY_LIMIT, RunFolderError, read_text_capped
 from loralab.terminal_text import escaped
 
 log = logging.getLogger(__name__)
@@ -36,8 +37,6 @@ def _tokenizer_from_vocabulary(path: Path) -> Tokenizer:
     """The tokenizer of a saved ``vocab.json``, rebuilt from its word list alone: the file is a
     whole ``tokenizers`` pipeline, and one from a handed-over folder could chain normalizers that
     grow a text until memory runs out. Only the words and their ids are taken from it."""
-    from loralab.runs.safe_paths import VOCABULARY_LIMIT, RunFolderError, read_text_capped
-
     def damaged(problem: str) -> RunFolderError:
         return RunFolderError(f"{escaped(path)}: {problem}; the vocabulary is damaged or not loralab's")
 

@@ -8,7 +8,9 @@ import torch
 from safetensors.torch import load_file
 
 from loralab.cli_errors import first_line
-from loralab.runs.run_files import MODEL_FILE, PRETRAIN_HINT, find_run_file
+from loralab.files.run_files import MODEL_FILE, PRETRAIN_HINT, find_run_file
+from loralab.files.safe_paths import regular_file
+from loralab.files.safetensors_header import read_safetensors_header
 from loralab.terminal_text import escaped
 
 TEXT_CLASSIFIER_KEYS = {"embedding.weight", "fc1.weight", "fc1.bias", "fc2.weight", "fc2.bias"}
@@ -24,9 +26,6 @@ def resolve_weights_file(pretrained: str | Path) -> Path:
 
 def load_state_dict(path: Path) -> dict[str, torch.Tensor]:
     """Tensors only: safetensors, or a Lightning checkpoint read with ``weights_only=True``."""
-    from loralab.runs.safe_paths import regular_file
-    from loralab.runs.safetensors_header import read_safetensors_header
-
     if path.suffix == ".safetensors":
         read_safetensors_header(path)  # its stated size is the file's: nothing crafted gets allocated
     regular_file(path)

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from loralab.files.safe_paths import RunFolderError, read_json_capped
 from loralab.runs.run_config import find_code_keys
-from loralab.runs.safe_paths import RunFolderError, read_json_capped
 from loralab.terminal_text import escaped
 
 CONFIG_LIMIT = 1 << 20  # a BERT config is under 1 KB

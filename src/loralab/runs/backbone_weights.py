@@ -18,9 +18,9 @@ from typing import Any
 import torch
 from torch import nn
 
+from loralab.files.safe_paths import RunFolderError, read_json_capped
+from loralab.files.safetensors_header import read_safetensors_header
 from loralab.runs.backbone_config import PARAMETER_LIMIT, BackboneConfig
-from loralab.runs.safe_paths import RunFolderError, read_json_capped
-from loralab.runs.safetensors_header import read_safetensors_header
 from loralab.settings import TransformerNet
 from loralab.terminal_text import escaped
 

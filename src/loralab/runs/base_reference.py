@@ -10,8 +10,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from loralab.runs.run_files import sha256_of
-from loralab.runs.safe_paths import RunFolderError, regular_file, verify_sha256
+from loralab.files.safe_paths import RunFolderError, regular_file
+from loralab.files.sha256 import sha256_of, verify_sha256
+from loralab.models.pretrained import resolve_weights_file
 
 BACKBONE_CONFIG = "config.json"  # the backbone's architecture: hashed with its weights
 
@@ -71,8 +72,6 @@ def _given_or_recorded(run_dir: Path, recorded: str | None, given: str | Path | 
 def base_file(run_dir: Path, reference: dict, given: str | Path | None, record: str) -> Path:
     """The TextClassifier base: the recorded relative path, or ``given`` (a file, or a run folder
     holding ``model.safetensors``), a regular file with the recorded sha256."""
-    from loralab.models.pretrained import resolve_weights_file
-
     path = _given_or_recorded(run_dir, reference["path"], given)
     if given is not None and Path(given).is_dir():
         path = resolve_weights_file(given)

@@ -14,12 +14,12 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file
 from torch import nn
 
+from loralab.files.run_files import MODEL_FILE
+from loralab.files.safe_paths import RunFolderError, folder_file
 from loralab.lora import apply_lora
 from loralab.models import build_text_classifier
 from loralab.runs.base_reference import base_file
 from loralab.runs.run_config import RUN_CONFIG_FILE, read_run_config
-from loralab.runs.run_files import MODEL_FILE
-from loralab.runs.safe_paths import RunFolderError, folder_file
 from loralab.terminal_text import escaped
 
 
@@ -57,7 +57,7 @@ def _text_classifier(run: dict, tokenizer: Any) -> nn.Module:
 def _check_shapes(run_dir: Path, expected: dict[str, tuple], files: list[Path], complete: bool = True) -> None:
     """Each tensor in ``expected`` is in one of ``files`` (the first that holds it) with that shape:
     read from the headers, before anything of the size run_config.json states is allocated."""
-    from loralab.runs.safetensors_header import read_safetensors_header
+    from loralab.files.safetensors_header import read_safetensors_header
 
     headers = [(path, read_safetensors_header(path)) for path in files]
     for name, shape in expected.items():

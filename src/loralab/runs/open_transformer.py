@@ -17,10 +17,17 @@ from typing import Any
 
 from torch import nn
 
+from loralab.files.run_files import MODEL_FILE
+from loralab.files.safe_paths import RunFolderError, folder_file, folder_tree
+from loralab.files.safetensors_header import read_safetensors_header
 from loralab.lora.peft_format import PEFT_MODEL_PREFIX
+from loralab.models import apply_peft_lora
+from loralab.runs.backbone_config import read_backbone_config
+from loralab.runs.backbone_weights import build_backbone
+from loralab.runs.base_reference import BACKBONE_CONFIG, backbone_folder
+from loralab.runs.open_run import OpenedRun
 from loralab.runs.run_config import RUN_CONFIG_FILE
-from loralab.runs.safe_paths import RunFolderError, folder_file, folder_tree
-from loralab.runs.safetensors_header import read_safetensors_header
+from loralab.runs.run_tokenizer import check_tokenizer_settings, open_run_tokenizer
 from loralab.terminal_text import escaped
 
 PEFT_WEIGHTS = "adapter_model.safetensors"
@@ -59,8 +66,6 @@ def _load_checked(net: nn.Module, path: Path, tensors: Any) -> None:
 def _add_adapter(net: nn.Module, run: dict, run_dir: Path, record: Path, missing: set[str]) -> nn.Module:
     from peft.utils import get_peft_model_state_dict, set_peft_model_state_dict
 
-    from loralab.models import apply_peft_lora
-
     lora = run["lora"]
     # Recorded keys are full module names; escaped, PEFT's pattern match of them is a string comparison.
     settings = dataclasses.replace(
@@ -90,13 +95,6 @@ def _add_adapter(net: nn.Module, run: dict, run_dir: Path, record: Path, missing
 
 
 def _open(run_dir: Path, run: dict, base: str | Path | None) -> Any:
-    from loralab.runs.backbone_config import read_backbone_config
-    from loralab.runs.backbone_weights import build_backbone
-    from loralab.runs.base_reference import BACKBONE_CONFIG, backbone_folder
-    from loralab.runs.open_run import OpenedRun
-    from loralab.runs.run_files import MODEL_FILE
-    from loralab.runs.run_tokenizer import check_tokenizer_settings, open_run_tokenizer
-
     record = run_dir / RUN_CONFIG_FILE
     tokenizer_dir = folder_tree(run_dir, run["tokenizer"]["folder"])
     check_tokenizer_settings(tokenizer_dir)

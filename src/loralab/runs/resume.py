@@ -24,18 +24,14 @@ import torch
 from omegaconf import OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
-from loralab.runs.run_files import METRICS_FILE
-from loralab.runs.safe_paths import RunFolderError, read_text_capped, regular_file
+from loralab.files.run_files import METRICS_FILE
+from loralab.files.safe_paths import RunFolderError, read_text_capped, regular_file
+from loralab.overrides import override_key, override_value
 from loralab.terminal_text import escaped
 
 RESUME_PREFIX = "resume="
 RESUME_FINISHED = "resume_finished"  # +resume_finished=true: rerun a finished run in its folder
 LAST_CHECKPOINT = Path("checkpoints") / "last.ckpt"
-
-
-def override_key(override: str) -> str:
-    """The config key a command-line override sets (``+a.b=1`` -> ``a.b``)."""
-    return override.split("=", 1)[0].lstrip("+~")
 
 
 # A key of plain config values: dotted names, optionally with Hydra's +/++/~ prefix (no group@package).
@@ -86,7 +82,7 @@ def check_recorded_override(override: object, source: Path) -> str:
         raise refuse(f"holds {word}, which selects code to run")
     if "${" in override:
         raise refuse("holds an interpolation (${...}), not a plain value")
-    value = override.split("=", 1)[1] if "=" in override else ""
+    value = override_value(override)
     if not override.isprintable():
         raise refuse("holds control characters")
     if names_an_output(key):
@@ -193,7 +189,7 @@ def refuse_rerun_of_finished(run_dir: Path, argv: list[str]) -> list[str]:
         raise
     except (OSError, ValueError, KeyError, TypeError):
         epochs = None
-    wanted = [arg.split("=", 1)[1] for arg in argv if override_key(arg) == "trainer.max_epochs"]
+    wanted = [override_value(arg) for arg in argv if override_key(arg) == "trainer.max_epochs"]
     if epochs is not None and wanted and wanted[-1].isdigit() and int(wanted[-1]) > epochs:
         return argv
     ran = f"{epochs} epochs, " if epochs is not None else ""

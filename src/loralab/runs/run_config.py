@@ -22,7 +22,7 @@ from omegaconf import OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from loralab.atomic_files import atomic_write_json
-from loralab.runs.safe_paths import RunFolderError, folder_file, read_json_capped
+from loralab.files.safe_paths import RunFolderError, folder_file, read_json_capped
 from loralab.settings import ConfigValueError, DataSettings, LoraSettings, TextClassifierNet, TransformerNet
 from loralab.terminal_text import escaped
 

@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from loralab.runs.safe_paths import RunFolderError, read_capped
+from loralab.files.safe_paths import RunFolderError, read_capped
 from loralab.terminal_text import escaped
 
 log = logging.getLogger(__name__)

@@ -18,6 +18,7 @@ from safetensors.torch import save_file
 from torch import nn
 
 from loralab.atomic_files import atomic_write
+from loralab.files.run_files import ADAPTER_DIR, BASE_MODEL_FILE, MODEL_FILE, VOCAB_FILE
 from loralab.lora import base_state_dict, lora_layers
 from loralab.models.pretrained import resolve_weights_file
 from loralab.models.text_classifier import TextClassifier
@@ -25,7 +26,6 @@ from loralab.runs.base_reference import backbone_reference, file_reference
 from loralab.runs.lora_adapter import save_adapter
 from loralab.runs.peft_adapter import is_peft_model, save_peft_adapter
 from loralab.runs.run_config import LORA_KIND, write_run_config
-from loralab.runs.run_files import ADAPTER_DIR, BASE_MODEL_FILE, MODEL_FILE, VOCAB_FILE
 from loralab.settings import LoraSettings, RunSettings, TransformerModel, settings_of
 
 log = logging.getLogger(__name__)

@@ -24,9 +24,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from loralab.data import PretrainedTokenizer
+from loralab.files.safe_paths import RunFolderError, read_json_capped, read_text_capped
 from loralab.runs.backbone_config import BackboneConfig
 from loralab.runs.run_config import find_code_keys
-from loralab.runs.safe_paths import RunFolderError, read_json_capped, read_text_capped
 from loralab.terminal_text import escaped
 
 TOKENIZER_CONFIG = "tokenizer_config.json"
@@ -268,8 +269,6 @@ def open_run_tokenizer(folder: Path, backbone: BackboneConfig, max_length: int |
     """The run's tokenizer (a :class:`loralab.data.PretrainedTokenizer`), rebuilt by the class of
     the backbone's model type from the folder's checked vocabulary and settings."""
     import transformers
-
-    from loralab.data import PretrainedTokenizer
 
     kind = KINDS[backbone.family.tokenizer_class]
     config_path = folder / TOKENIZER_CONFIG

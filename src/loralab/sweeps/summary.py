@@ -24,9 +24,9 @@ from omegaconf import DictConfig, OmegaConf
 
 from loralab.atomic_files import atomic_write_text
 from loralab.cli_errors import first_line, run_cli
-from loralab.runs.resume import override_key
-from loralab.runs.run_files import METRICS_FILE
-from loralab.runs.safe_paths import read_text_capped
+from loralab.files.run_files import METRICS_FILE
+from loralab.files.safe_paths import read_text_capped
+from loralab.overrides import override_key
 from loralab.sweeps.jobs import FAILURE_FILE
 from loralab.sweeps.plot import plot_sweep
 from loralab.terminal_text import escaped

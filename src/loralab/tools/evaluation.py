@@ -20,10 +20,10 @@ from omegaconf import DictConfig, open_dict
 from loralab.atomic_files import atomic_write_json
 from loralab.data import TextClassificationDataModule
 from loralab.data.content_checks import content_not_quoted
+from loralab.files.safe_paths import folder_output, regular_file
+from loralab.overrides import override_key
 from loralab.runs.open_run import open_run, take_base_argument
-from loralab.runs.resume import override_key
 from loralab.runs.run_config import RUN_CONFIG_FILE
-from loralab.runs.safe_paths import folder_output, regular_file
 from loralab.settings import DataSettings, settings_of
 from loralab.tools.run_arguments import refuse_overwrite
 from loralab.training.classification_module import TextClassificationModule

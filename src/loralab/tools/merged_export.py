@@ -9,10 +9,10 @@ from pathlib import Path
 from safetensors.torch import save_file
 
 from loralab.atomic_files import atomic_write
+from loralab.files.run_files import MODEL_FILE
 from loralab.lora import merge_and_unload
 from loralab.runs.open_run import open_run
 from loralab.runs.peft_adapter import is_peft_model
-from loralab.runs.run_files import MODEL_FILE
 
 
 def export_merged(run_dir: str | Path, out_dir: str | Path, base: str | Path | None = None) -> Path:

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from loralab.cli_errors import first_line, is_user_error
-from loralab.runs.run_files import METRICS_FILE
+from loralab.files.run_files import METRICS_FILE
 
 T = TypeVar("T")
 FORCE = "--force"

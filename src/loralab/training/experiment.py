@@ -12,9 +12,9 @@ from lightning.pytorch.loggers import TensorBoardLogger
 from omegaconf import DictConfig
 
 from loralab.atomic_files import atomic_write_json
+from loralab.files.run_files import METRICS_FILE
 from loralab.models.parameters import count_parameters
 from loralab.runs.resume import check_checkpoint
-from loralab.runs.run_files import METRICS_FILE
 from loralab.runs.run_info import write_run_info
 from loralab.runs.run_lock import run_folder_lock
 from loralab.runs.run_model import save_run_model

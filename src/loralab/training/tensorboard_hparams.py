@@ -22,7 +22,7 @@ from omegaconf import DictConfig, OmegaConf
 from tensorboard.compat.proto.summary_pb2 import Summary, SummaryMetadata
 from tensorboard.plugins.hparams import api_pb2, metadata, plugin_data_pb2
 
-from loralab.runs.resume import override_key
+from loralab.overrides import override_key
 
 # Shown for every run, swept or not, so runs of different sweeps line up.
 HPARAM_KEYS = [

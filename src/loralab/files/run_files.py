@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
+
+from loralab.files.safe_paths import RunFolderError, regular_file
+from loralab.terminal_text import escaped
 
 VOCAB_FILE = "vocab.json"  # the tokenizer's exact vocabulary
 MODEL_FILE = "model.safetensors"  # a run without LoRA: the whole trained network
@@ -14,20 +16,9 @@ METRICS_FILE = "metrics.json"
 PRETRAIN_HINT = "create one with: python train.py experiment=agnews_pretrain (its run folder is the path to pass)"
 
 
-def sha256_of(path: str | Path) -> str:
-    digest = hashlib.sha256()
-    with Path(path).open("rb") as file:
-        for chunk in iter(lambda: file.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def _stays_in(folder: Path, path: Path) -> Path:
     """``path``, a file of ``folder``: a link out of it would make the run record (and trust, by
     its sha256) a file the folder's owner never put there."""
-    from loralab.runs.safe_paths import RunFolderError, regular_file
-    from loralab.terminal_text import escaped
-
     resolved = path.resolve()
     if not resolved.is_relative_to(folder.resolve()):
         raise RunFolderError(

@@ -13,7 +13,7 @@ import os
 import struct
 from pathlib import Path
 
-from loralab.runs.safe_paths import RunFolderError, open_regular
+from loralab.files.safe_paths import RunFolderError, open_regular
 from loralab.terminal_text import escaped
 
 HEADER_LIMIT = 100 << 20  # safetensors' own cap on a header

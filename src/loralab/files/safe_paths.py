@@ -1,6 +1,6 @@
 """Reading a run folder someone handed you: regular files only, none reached through a link that
 leads out of the folder, none on the kernel's pseudo file systems or sparse, each read capped at a
-size fixed in code, and a base outside the folder only when its sha256 is the recorded one."""
+size fixed in code."""
 
 from __future__ import annotations
 
@@ -13,7 +13,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from loralab.runs.run_files import sha256_of
 from loralab.terminal_text import escaped
 
 SETTINGS_LIMIT = 4 << 20  # run_config.json, overrides.yaml, metrics.json, adapter_config.json: kilobytes
@@ -185,18 +184,3 @@ def folder_output(run_dir: str | Path, folder: str, name: str) -> Path:
     if target.is_symlink() or (os.path.lexists(target) and not target.is_file()):
         raise RunFolderError(f"{escaped(target)} is a link or not a regular file; remove it, it is not the run's")
     return target
-
-
-def verify_sha256(path: Path, expected: str, record: str) -> None:
-    """Refuse a base whose content is not the one the run recorded, naming both hashes. A
-    safetensors file's header is checked first: its stated size must be the file's."""
-    from loralab.runs.safetensors_header import read_safetensors_header
-
-    if path.suffix == ".safetensors":
-        read_safetensors_header(path)
-    actual = sha256_of(regular_file(path))
-    if actual != expected:
-        raise RunFolderError(
-            f"{escaped(path)} has sha256 {actual}, but {escaped(record)} records {expected}: it is not the base this run was "
-            "trained on; pass model.pretrained=<the base it was trained on>"
-        )
