@@ -29,6 +29,7 @@ from fit_only import compose_config, fit_only_overrides
 from report import machine, print_table, write_json
 
 from loralab.lora import apply_lora
+from loralab.settings import LoraSettings
 from loralab.training.components import build_datamodule, build_module, build_trainer
 
 # torchtext's basic_english, which the lab used: regex passes in Python for every review, every epoch.
@@ -109,14 +110,7 @@ def lab_style_epoch(texts: list[str], labels: list[int], vocab: dict[str, int]) 
         return pad_sequence(ids, batch_first=True, padding_value=0), torch.tensor([label for _, label in batch])
 
     torch.manual_seed(0)
-    model = apply_lora(
-        LabTextClassifier(len(vocab)),
-        target_modules=["fc1"],
-        rank=2,
-        alpha=1.0,
-        modules_to_save=["fc2"],
-        freeze_embeddings=True,
-    )
+    model = apply_lora(LabTextClassifier(len(vocab)), LoraSettings(target_modules=["fc1"], rank=2, alpha=1.0, modules_to_save=["fc2"], freeze_embeddings=True))
     optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=3e-2)
     loader = DataLoader(list(zip(texts, labels)), batch_size=64, shuffle=True, collate_fn=collate_batch)
     criterion = nn.CrossEntropyLoss()

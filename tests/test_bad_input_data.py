@@ -11,6 +11,7 @@ from loralab.data import TextClassificationDataModule, WordTokenizer
 from loralab.data.content_checks import DataFileError, check_classes
 from loralab.data.readers import read_aclimdb_split, read_table_split
 from loralab.data.text_split import TextSplit
+from loralab.settings import DataSettings
 
 ROWS = [{"text": f"review number {i} was {'great' if i % 2 else 'awful'}", "label": i % 2} for i in range(40)]
 LONG = "superb " * 400_000  # 2.8 MB: Arrow's 1 MB blocks cannot hold it
@@ -36,9 +37,8 @@ def test_a_review_longer_than_arrows_block_reads_whole(tmp_path, writer):
 
 def test_a_long_review_is_cut_at_max_length(tmp_path):
     path = write_csv(tmp_path / "long.csv", [{**r, "text": LONG} if i == 5 else r for i, r in enumerate(ROWS)])
-    dm = TextClassificationDataModule(
-        "mine", 2, WordTokenizer(min_frequency=1), path=str(path), max_length=16, cache_dir=str(tmp_path / "c")
-    )
+    settings = DataSettings(name="mine", path=str(path), max_length=16, cache_dir=str(tmp_path / "c"))
+    dm = TextClassificationDataModule(settings, WordTokenizer(min_frequency=1))
     dm.setup("fit")
     assert max(int(split.lengths().max()) for split in dm.splits.values()) == 16
 
@@ -99,7 +99,9 @@ def test_integral_float_labels_are_integers(tmp_path):
 
 def test_a_training_split_of_one_class_is_refused_naming_the_file(tmp_path):
     path = write_csv(tmp_path / "one.csv", [{**r, "label": 1} for r in ROWS])
-    dm = TextClassificationDataModule("mine", 2, WordTokenizer(), path=str(path), cache_dir=str(tmp_path / "c"))
+    dm = TextClassificationDataModule(
+        DataSettings(name="mine", path=str(path), cache_dir=str(tmp_path / "c")), WordTokenizer()
+    )
     with pytest.raises(
         DataFileError, match=rf"train split of mine has one class only \(label 1 in all \d+ rows; {path}"
     ):

@@ -15,14 +15,14 @@ import pytest
 import torch
 from conftest import CONFIG_DIR, POSITIVE, compose_train_config, save_tiny_distilbert, write_tiny_data
 from hydra.utils import get_class
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 
-from loralab.data import TextSplit, WordTokenizer
+from loralab.data import TextClassificationDataModule, TextSplit, WordTokenizer
 from loralab.instantiate import instantiate
-from loralab.models.from_config import add_adapters, build_net
+from loralab.settings import settings_of
 from loralab.training.components import build_trainer
 from loralab.training.config_checks import check_required_keys
-from loralab.training.config_schema import check_config
+from loralab.training.model_builders import add_adapters, build_net, build_tokenizer
 
 
 def options(group: str) -> list[str]:
@@ -41,7 +41,9 @@ def test_every_group_and_experiment_is_covered():
     """A new config group must be added to this test's list (or to the Hydra groups tested below)."""
     groups = {path.name for path in CONFIG_DIR.iterdir() if path.is_dir()}
     assert groups == set(OBJECT_GROUPS) | {"experiment", "hydra", "hparams_search"}
-    assert len(CASES) >= 25
+    assert {f"{group}/{option}.yaml" for group, option in CASES} == {
+        str(path.relative_to(CONFIG_DIR)) for group in [*OBJECT_GROUPS, "experiment"] for path in (CONFIG_DIR / group).glob("*.yaml")
+    }
 
 
 @pytest.fixture(scope="module")
@@ -90,18 +92,17 @@ def compose(tmp_path: Path, overrides: list[str]) -> DictConfig:
 def build_without_data(cfg: DictConfig) -> None:
     """Tokenizer, network with adapters, optimizer and schedule, DataModule, Trainer with callbacks and loggers.
     A recipe that starts from a trained run (``model.pretrained: ???``) builds all but the network.
-    Every shipped value passes the schema train.py checks first."""
-    if not OmegaConf.is_missing(cfg.model, "pretrained"):
-        check_config(cfg)
+    Every shipped value passes the settings' checks, which train.py runs first."""
+    settings = settings_of(cfg)
     trainer = build_trainer(cfg)
     assert trainer.max_epochs == cfg.trainer.max_epochs
-    if OmegaConf.is_missing(cfg.model, "pretrained"):
+    if getattr(settings.model, "pretrained", None):
         return
-    tokenizer = instantiate(cfg.model.tokenizer)
+    tokenizer = build_tokenizer(settings.model, settings.data)
     if isinstance(tokenizer, WordTokenizer):  # learns its vocabulary; a backbone's tokenizer has one
         words = [" ".join(POSITIVE)] * 4
         tokenizer.fit(TextSplit(words, [0, 1, 0, 1]), cfg.paths.cache_dir)
-    net = add_adapters(cfg, build_net(cfg, tokenizer))
+    net = add_adapters(settings.model, build_net(settings.model, settings.data.num_classes, tokenizer))
     trainable = [p for p in net.parameters() if p.requires_grad]
     assert trainable, "nothing would train"
     optimizer = instantiate(cfg.optim.optimizer)(trainable)
@@ -109,7 +110,7 @@ def build_without_data(cfg: DictConfig) -> None:
         schedule = instantiate(cfg.optim.scheduler)
         length = {"num_training_steps": 10} if "num_training_steps" in inspect.signature(schedule).parameters else {}
         schedule(optimizer, **length)
-    instantiate(cfg.data, tokenizer=tokenizer)
+    TextClassificationDataModule(settings.data, tokenizer)
 
 
 @pytest.mark.parametrize(("group", "option"), CASES, ids=[f"{g}={o}" for g, o in CASES])
@@ -151,6 +152,5 @@ def test_model_pretrained_is_a_declared_key_in_both_spellings(choice, spelling, 
         assert unset.model.pretrained is None
         check_required_keys(unset)
     cfg = compose(tmp_path, [choice, f"{spelling}=outputs/agnews_pretrain/run"])
-    assert cfg.model.pretrained == cfg.model.net.pretrained == "outputs/agnews_pretrain/run"
+    assert settings_of(cfg).model.pretrained == "outputs/agnews_pretrain/run"
     check_required_keys(cfg)
-    check_config(cfg)

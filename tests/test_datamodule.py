@@ -6,11 +6,14 @@ from conftest import sentiment_rows, write_parquet
 from loralab.data import PadCollator, TextClassificationDataModule, WordTokenizer
 from loralab.data.encoded_split import encode_cached
 from loralab.data.text_split import TextSplit
+from loralab.settings import DataSettings
 
 
 def _datamodule(data_dir, tmp_path, **kwargs) -> TextClassificationDataModule:
     settings = {"val_fraction": 0.1, "batch_size": 8, "seed": 0, "cache_dir": str(tmp_path / "cache")} | kwargs
-    dm = TextClassificationDataModule("imdb", 2, WordTokenizer(min_frequency=1), data_dir=str(data_dir), **settings)
+    dm = TextClassificationDataModule(
+        DataSettings(name="imdb", num_classes=2, data_dir=str(data_dir), **settings), WordTokenizer(min_frequency=1)
+    )
     dm.setup("fit")
     return dm
 
@@ -103,8 +106,9 @@ def test_empty_split_after_max_samples_is_refused(tiny_data_dir, tmp_path):
 
 
 def test_labels_outside_the_classes_are_refused(tiny_data_dir, tmp_path):
-    dm = TextClassificationDataModule("imdb", 1, WordTokenizer(), data_dir=str(tiny_data_dir), cache_dir=str(tmp_path))
-    with pytest.raises(ValueError, match=r"labels \[1\] are outside 0..0; set data.num_classes"):
+    settings = DataSettings(name="ag_news", num_classes=2, data_dir=str(tiny_data_dir), cache_dir=str(tmp_path))
+    dm = TextClassificationDataModule(settings, WordTokenizer())
+    with pytest.raises(ValueError, match=r"labels \[2, 3\] are outside 0..1; set data.num_classes"):
         dm.setup("fit")
 
 

@@ -50,10 +50,16 @@ def _peft_twin(base: TextClassifier, lab: TextClassifier, settings: LoraSettings
 
 
 SETTINGS = {
-    "standard": LoraSettings(["fc1", "embedding"], r=2, lora_alpha=4, modules_to_save=["fc2"]),
-    "rslora": LoraSettings(["fc1", "embedding"], r=4, lora_alpha=3, scaling_rule="rslora", modules_to_save=["fc2"]),
+    "standard": LoraSettings(target_modules=["fc1", "embedding"], rank=2, alpha=4, modules_to_save=["fc2"]),
+    "rslora": LoraSettings(
+        target_modules=["fc1", "embedding"], rank=4, alpha=3, scaling="rslora", modules_to_save=["fc2"]
+    ),
     "patterns": LoraSettings(
-        ["fc1", "embedding"], r=2, lora_alpha=4, rank_pattern={"embedding": 5}, alpha_pattern={"embedding": 7}
+        target_modules=["fc1", "embedding"],
+        rank=2,
+        alpha=4,
+        rank_pattern={"embedding": 5},
+        alpha_pattern={"embedding": 7},
     ),
 }
 
@@ -134,8 +140,8 @@ def test_layouts_are_transposed_and_keys_are_peft_saved_names():
 
 
 def test_lab_scaling_and_a_trained_lora_base_have_no_peft_counterpart():
-    with pytest.raises(ValueError, match="PEFT LoRA supports scaling standard or rslora, not 'lab'"):
-        peft_lora_config(LoraSettings(["fc1"], r=2, lora_alpha=1, scaling_rule="lab"))
-    lab = apply_lora(_base(), LoraSettings(["embedding"], r=2, lora_alpha=1, freeze_embeddings=False))
+    with pytest.raises(ValueError, match="PEFT LoRA supports scaling standard or rslora, not 'alpha'"):
+        peft_lora_config(LoraSettings(target_modules=["fc1"], rank=2, alpha=1, scaling="alpha"))
+    lab = apply_lora(_base(), LoraSettings(target_modules=["embedding"], rank=2, alpha=1, freeze_embeddings=False))
     with pytest.raises(ValueError, match="embedding.base.weight is the base weight of LoRA layer embedding"):
         to_peft_state_dict(lab)

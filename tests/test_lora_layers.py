@@ -57,7 +57,7 @@ def test_dropout_only_touches_the_adapter_path():
     assert torch.equal(layer(x), layer.base(x))
 
 
-@pytest.mark.parametrize(("rule", "expected"), [("standard", 16 / 4), ("rslora", 16 / math.sqrt(4)), ("lab", 16.0)])
+@pytest.mark.parametrize(("rule", "expected"), [("standard", 16 / 4), ("rslora", 16 / math.sqrt(4)), ("alpha", 16.0)])
 def test_scaling_rules(rule, expected):
     assert lora_scaling(16, 4, rule) == pytest.approx(expected)
     assert LoRALinear(nn.Linear(3, 3), rank=4, alpha=16, scaling=rule).scaling == pytest.approx(expected)

@@ -17,9 +17,10 @@ from safetensors.torch import load_file
 
 from loralab.data import PadCollator, PretrainedTokenizer
 from loralab.models import apply_peft_lora, build_hf_classifier
-from loralab.models.from_config import compiled
 from loralab.runs.open_run import open_run
+from loralab.settings import LoraSettings
 from loralab.training.experiment import train
+from loralab.training.model_builders import compiled
 
 CONFIG_DIR = PROJECT_ROOT / "conf"
 
@@ -66,10 +67,9 @@ def test_truncation_keeps_the_closing_special_token(backbone):
 def test_trainable_count_is_the_lora_formula_plus_the_head(backbone):
     model = apply_peft_lora(
         build_hf_classifier(str(backbone), 2),
-        ["q_lin", "v_lin"],
-        rank=4,
-        alpha=8,
-        modules_to_save=["pre_classifier", "classifier"],
+        LoraSettings(
+            target_modules=["q_lin", "v_lin"], rank=4, alpha=8, modules_to_save=["pre_classifier", "classifier"]
+        ),
     )
     trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
     lora = 2 * 2 * 4 * (32 + 32)  # layers x targets x r x (in + out)
@@ -79,7 +79,7 @@ def test_trainable_count_is_the_lora_formula_plus_the_head(backbone):
 
 def test_unknown_target_lists_the_linear_layers(backbone):
     with pytest.raises(ValueError, match=r"\['q_lim'\] match no module.*linear layers: .*q_lin.*v_lin"):
-        apply_peft_lora(build_hf_classifier(str(backbone), 2), ["q_lim"], rank=4, alpha=8)
+        apply_peft_lora(build_hf_classifier(str(backbone), 2), LoraSettings(target_modules=["q_lim"], rank=4, alpha=8))
 
 
 def test_hub_id_offline_fails_fast_with_one_line(monkeypatch):
@@ -134,7 +134,10 @@ def test_plain_peft_reload_reproduces_the_run(peft_run, backbone):
 
 
 def test_unfrozen_embeddings_train_and_are_saved(backbone, tmp_path):
-    model = apply_peft_lora(build_hf_classifier(str(backbone), 2), ["q_lin"], rank=2, alpha=4, freeze_embeddings=False)
+    model = apply_peft_lora(
+        build_hf_classifier(str(backbone), 2),
+        LoraSettings(target_modules=["q_lin"], rank=2, alpha=4, freeze_embeddings=False),
+    )
     trainable = [n for n, p in model.named_parameters() if p.requires_grad]
     assert any("word_embeddings" in n for n in trainable)
     model.save_pretrained(tmp_path)
@@ -169,13 +172,13 @@ def test_predict_and_merged_export_of_a_peft_run(peft_run, tmp_path):
         ({"rank": 0}, "model.lora.rank"),
         ({"alpha": -1}, "model.lora.alpha"),
         ({"dropout": 1.5}, "model.lora.dropout"),
-        ({"scaling": "lab"}, "standard or rslora"),
+        ({"scaling": "alpha"}, "standard or rslora"),
     ],
 )
 def test_bad_peft_hyperparameters_name_the_key(backbone, kwargs, message):
     settings = {"rank": 4, "alpha": 8} | kwargs
     with pytest.raises(ValueError, match=message):
-        apply_peft_lora(build_hf_classifier(str(backbone), 2), ["q_lin"], **settings)
+        apply_peft_lora(build_hf_classifier(str(backbone), 2), LoraSettings(target_modules=["q_lin"], **settings))
 
 
 def test_float16_checkpoints_load_as_float32(tmp_path):
@@ -189,7 +192,9 @@ def test_float16_checkpoints_load_as_float32(tmp_path):
 
 def test_compile_option_keeps_state_dict_keys(backbone):
     """model.compile compiles in place: checkpoints and adapters keep their keys (no ``_orig_mod.``)."""
-    model = apply_peft_lora(build_hf_classifier(str(backbone), 2), ["q_lin"], rank=2, alpha=4)
+    model = apply_peft_lora(
+        build_hf_classifier(str(backbone), 2), LoraSettings(target_modules=["q_lin"], rank=2, alpha=4)
+    )
     keys = list(model.state_dict())
     assert compiled(model, False)._compiled_call_impl is None
     assert compiled(model, OmegaConf.create({"dynamic": True}))._compiled_call_impl is not None
@@ -223,7 +228,7 @@ def test_gradient_checkpointing_keeps_less_and_gives_the_same_gradients(backbone
             "input_ids": torch.randint(5, vocab_size, (4, 48), generator=torch.Generator().manual_seed(1)),
             "attention_mask": torch.ones(4, 48, dtype=torch.int64),
         }
-        model = apply_peft_lora(net, ["q_lin", "v_lin"], rank=4, alpha=8, dropout=0.1)
+        model = apply_peft_lora(net, LoraSettings(target_modules=["q_lin", "v_lin"], rank=4, alpha=8, dropout=0.1))
         for name, parameter in model.named_parameters():
             if "lora_B" in name:  # B starts at zero, which would leave A without a gradient to compare
                 torch.nn.init.normal_(parameter, std=0.1)

@@ -153,7 +153,7 @@ def test_hydra_files_of_a_folder_are_never_read_by_predict(runs, tmp_path, monke
         ("+callbacks.evil={_target_:builtins.open,file:'MARKER',mode:w}", ["callbacks.evil", "_target_"]),
         ("+hydra.callbacks.evil={_target_:builtins.open,file:'MARKER',mode:w}", ["hydra.callbacks.evil"]),
         ("+hydra.job_logging.handlers.evil={class:logging.FileHandler,filename:'MARKER'}", ["hydra.job_logging"]),
-        ("model.tokenizer.trust_remote_code=true", ["model.tokenizer.trust_remote_code"]),
+        ("model.trust_remote_code=true", ["model.trust_remote_code"]),
         ("model=../../../../tmp/evil", ["model", "not a config of loralab's conf/"]),
         ("model.net.embed_dim=${oc.env:HOME}", ["model.net.embed_dim", "interpolation"]),
     ],

@@ -2,6 +2,7 @@ import pytest
 import torch
 
 from loralab.models import TextClassifier, build_text_classifier
+from loralab.settings import TextClassifierNet
 
 
 def test_mean_pooling_ignores_padding():
@@ -48,7 +49,7 @@ def test_glove_initialisation(tmp_path):
     glove = tmp_path / "glove.txt"
     glove.write_text("movie 1 2 3 4\nunrelated 9 9 9 9\ngreat -1 -2 -3 -4\n")
     vocab = {"<pad>": 0, "<unk>": 1, "movie": 2, "great": 3}
-    model = build_text_classifier(vocab, num_classes=2, embed_dim=4, glove_path=glove)
+    model = build_text_classifier(vocab, 2, TextClassifierNet(embed_dim=4), glove_path=glove)
     assert model.embedding.weight[2].tolist() == [1, 2, 3, 4]
     assert model.embedding.weight[3].tolist() == [-1, -2, -3, -4]
     assert model.embedding.weight[0].abs().sum() == 0  # padding row stays zero
@@ -58,7 +59,7 @@ def test_glove_dimension_mismatch_names_the_fix(tmp_path):
     glove = tmp_path / "glove.txt"
     glove.write_text("movie 1 2 3\n")
     with pytest.raises(ValueError, match="set model.net.embed_dim=3"):
-        build_text_classifier({"<pad>": 0, "movie": 1}, num_classes=2, embed_dim=4, glove_path=glove)
+        build_text_classifier({"<pad>": 0, "movie": 1}, 2, TextClassifierNet(embed_dim=4), glove_path=glove)
 
 
 def test_word_dropout_drops_words_while_training_only():
@@ -72,8 +73,8 @@ def test_word_dropout_drops_words_while_training_only():
     torch.testing.assert_close(model.mean_embedding(ids, mask), plain.eval().mean_embedding(ids, mask))
     model.train()
     assert not torch.allclose(model.mean_embedding(ids, mask), model.mean_embedding(ids, mask))
-    with pytest.raises(ValueError, match="set model.net.word_dropout"):
-        TextClassifier(vocab_size=5, num_classes=2, word_dropout=1.0)
+    with pytest.raises(ValueError, match=r"^model.net.word_dropout=1.0 is not allowed"):
+        TextClassifierNet(word_dropout=1.0)
 
 
 def test_counting_each_word_once_pools_the_distinct_words_padding_left_out():
@@ -98,7 +99,6 @@ def test_count_each_word_once_reaches_a_pretrained_model_through_the_builder(tmp
     vocab = {"<pad>": 0, "<unk>": 1, "good": 2, "bad": 3}
     base = TextClassifier(vocab_size=4, num_classes=4, embed_dim=8, hidden_dim=4)
     save_file(base.state_dict(), tmp_path / "model.safetensors")
-    model = build_text_classifier(
-        vocab, num_classes=2, embed_dim=8, hidden_dim=4, pretrained=tmp_path, count_each_word_once=True
-    )
+    net = TextClassifierNet(embed_dim=8, hidden_dim=4, count_each_word_once=True)
+    model = build_text_classifier(vocab, 2, net, pretrained=tmp_path)
     assert model.count_each_word_once and model.fc2.out_features == 2

@@ -21,6 +21,7 @@ from loralab.lora import apply_lora, merge_and_unload
 from loralab.models import TextClassifier
 from loralab.runs.lora_adapter import load_adapter, save_adapter
 from loralab.runs.open_run import open_run
+from loralab.settings import LoraSettings
 from loralab.training.experiment import train
 
 CONFIG_DIR = PROJECT_ROOT / "conf"
@@ -117,7 +118,9 @@ def test_adapter_save_load_round_trip_gives_identical_logits(tmp_path):
     def fresh():
         model = TextClassifier(vocab_size=40, num_classes=2, embed_dim=12, hidden_dim=6)
         model.load_state_dict(load_file(tmp_path / "base.safetensors"))
-        return apply_lora(model, lora["target_modules"], rank=2, alpha=4, modules_to_save=["fc2"])
+        return apply_lora(
+            model, LoraSettings(target_modules=lora["target_modules"], rank=2, alpha=4, modules_to_save=["fc2"])
+        )
 
     trained = fresh()
     with torch.no_grad():

@@ -5,9 +5,10 @@ import torch
 from conftest import compose_train_config, save_tiny_distilbert, tiny_run_overrides
 from safetensors.torch import load_file
 
-from loralab.models.from_config import add_adapters
 from loralab.models.hf_classifier import build_hf_classifier
+from loralab.settings import settings_of
 from loralab.training.experiment import train
+from loralab.training.model_builders import add_adapters
 
 
 def save_tiny_bert(folder):
@@ -32,7 +33,7 @@ def test_lab_peft_is_the_labs_recipe_on_distilbert_and_on_a_bert_folder(tmp_path
         cfg = compose_train_config(tmp_path / "run", ["experiment=lab_peft", f"model.backbone={backbone}"])
         assert (cfg.data.max_train_samples, cfg.data.max_test_samples, cfg.data.batch_size) == (3000, 300, 16)
         assert (cfg.model.lora.rank, cfg.model.lora.alpha, cfg.model.lora.dropout) == (8, 16.0, 0.1)
-        model = add_adapters(cfg, build_hf_classifier(str(backbone), 2))
+        model = add_adapters(settings_of(cfg).model, build_hf_classifier(str(backbone), 2))
         assert lora_targets(model) == targets
         assert sum(hasattr(m, "lora_A") for m in model.modules()) == 3 * 2  # q, k, v in each of 2 layers
         trained = {

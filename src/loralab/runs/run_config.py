@@ -116,7 +116,9 @@ def read_settings(cls: type, value: Any, path: Path, section: str, skip: tuple[s
     except OmegaConfBaseException as error:
         key = str(getattr(error, "full_key", "") or "")
         problem = str(error).strip().splitlines()[0]
-        raise _fail(path, f"{section}.{key}" if key else section, f"has a value of the wrong type ({escaped(problem)[:160]})") from None
+        raise _fail(
+            path, f"{section}.{key}" if key else section, f"has a value of the wrong type ({escaped(problem)[:160]})"
+        ) from None
 
 
 def _module_name(path: Path, name: Any, key: str, verb: str = "is") -> None:
@@ -137,12 +139,16 @@ def _plain_module_names(path: Path, lora: dict) -> None:
     for key in ("rank_pattern", "alpha_pattern"):
         pattern = lora.get(key)
         if not isinstance(pattern, dict) or len(pattern) > MODULE_NAME_COUNT:
-            raise _fail(path, f"lora.{key}", f"must be an object of at most {MODULE_NAME_COUNT} module names to numbers")
+            raise _fail(
+                path, f"lora.{key}", f"must be an object of at most {MODULE_NAME_COUNT} module names to numbers"
+            )
         for name in pattern:
             _module_name(path, name, f"lora.{key}", verb="holds the key")
 
 
-def _check_section(path: Path, value: Any, key: str, allowed: dict[str, Callable[[Any], bool]], optional: bool = False) -> None:
+def _check_section(
+    path: Path, value: Any, key: str, allowed: dict[str, Callable[[Any], bool]], optional: bool = False
+) -> None:
     """A small section that is not a settings class (tokenizer, base): known keys, each passing its test."""
     if value is None and optional:
         return
@@ -211,9 +217,13 @@ def read_run_config(run_dir: str | Path) -> dict:
     family = config["family"]
     if family not in LORA_KIND:
         raise _fail(path, "family", f"is {_show(family)}, not one of {', '.join(map(repr, LORA_KIND))}")
-    data = read_settings(DataSettings, dict(config["data"], cache_dir=".") if isinstance(config["data"], dict) else None, path, "data")
+    data = read_settings(
+        DataSettings, dict(config["data"], cache_dir=".") if isinstance(config["data"], dict) else None, path, "data"
+    )
     if config["num_classes"] != data.num_classes:
-        raise _fail(path, "num_classes", f"is {_show(config['num_classes'])}, but data.num_classes is {data.num_classes}")
+        raise _fail(
+            path, "num_classes", f"is {_show(config['num_classes'])}, but data.num_classes is {data.num_classes}"
+        )
     if config["label_names"] != data.names():
         raise _fail(path, "label_names", f"are {_show(config['label_names'])}, not the names data.label_names gives")
     net = read_settings(NET_SETTINGS[family], config["net"], path, "net")
@@ -221,7 +231,11 @@ def read_run_config(run_dir: str | Path) -> dict:
     _check_section(path, config["base"], "base", BASES[family], optional=True)
     lora = config["lora"]
     if lora is not None:
-        if not isinstance(lora, dict) or lora.get("kind") != LORA_KIND[family] or not isinstance(lora.get("adapter"), str):
+        if (
+            not isinstance(lora, dict)
+            or lora.get("kind") != LORA_KIND[family]
+            or not isinstance(lora.get("adapter"), str)
+        ):
             raise _fail(path, "lora.kind", f"must be {LORA_KIND[family]!r}, with the adapter folder in lora.adapter")
         _plain_module_names(path, lora)
         lora = read_settings(LoraSettings, lora, path, "lora", skip=("kind", "adapter"))

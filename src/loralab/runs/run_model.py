@@ -30,6 +30,7 @@ from loralab.settings import LoraSettings, RunSettings, TransformerModel, settin
 
 log = logging.getLogger(__name__)
 
+
 def _save_tensors(path: Path, tensors: dict) -> Path:
     tensors = {k: v.detach().contiguous() for k, v in tensors.items()}
     return atomic_write(path, lambda tmp: save_file(tensors, str(tmp)))

@@ -56,7 +56,9 @@ class DataSettings:
         for key in ("path", "data_dir", "hub_id"):
             require_text(self, key, optional=True)
         require_int(self, "num_classes", 2, CLASS_LIMIT)
-        require(_is_encoding(self.encoding), self, "encoding", "use an encoding Python knows (utf-8, latin-1, cp1252...)")
+        require(
+            _is_encoding(self.encoding), self, "encoding", "use an encoding Python knows (utf-8, latin-1, cp1252...)"
+        )
         require_fraction(self, "val_fraction")
         require_fraction(self, "test_fraction", lower_open=True)
         for key in ("max_train_samples", "max_test_samples", "max_length", "eval_batch_size", "pad_to_multiple_of"):

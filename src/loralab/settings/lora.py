@@ -54,8 +54,10 @@ class LoraSettings:
     alpha: float = 8.0
     dropout: float = 0.0
     scaling: str = "standard"
-    rank_pattern: dict[str, int] | None = None
-    alpha_pattern: dict[str, float] | None = None
+    # Untyped for OmegaConf (a command-line mapping replaces null, where a typed empty mapping would
+    # refuse new keys); __post_init__ checks them.
+    rank_pattern: Any = None
+    alpha_pattern: Any = None
     modules_to_save: list[str] | None = field(default_factory=list)
     freeze_embeddings: bool = True
 
@@ -64,15 +66,20 @@ class LoraSettings:
         if isinstance(targets, str):
             require(_is_regex(targets), self, "target_modules", "give a list of module names or one valid regex")
         else:
-            require(_names(targets) and len(targets) > 0, self, "target_modules", "name at least one module, e.g. [fc1]")
+            require(
+                _names(targets) and len(targets) > 0, self, "target_modules", "name at least one module, e.g. [fc1]"
+            )
             self.target_modules = list(targets)
         require(_rank(self.rank), self, "rank", f"use an integer from 1 to {RANK_LIMIT}")
         require(_alpha(self.alpha), self, "alpha", f"use a number from 0 to {ALPHA_LIMIT:g}")
         ok = is_number(self.dropout) and 0 <= self.dropout < 1
         require(ok, self, "dropout", "use a number in [0, 1)")
         require_choice(self, "scaling", SCALING_RULES)
-        self.rank_pattern = dict(self.rank_pattern or {})
-        self.alpha_pattern = dict(self.alpha_pattern or {})
+        for key in ("rank_pattern", "alpha_pattern"):
+            pattern = getattr(self, key) or {}
+            ok = isinstance(pattern, dict) and all(isinstance(name, str) and name for name in pattern)
+            require(ok, self, key, "map module names to values, e.g. {embedding: 4}")
+            setattr(self, key, dict(pattern))
         for name, rank in self.rank_pattern.items():
             require(_rank(rank), self, "rank_pattern", f"use integers from 1 to {RANK_LIMIT} ({name})")
         for name, alpha in self.alpha_pattern.items():

@@ -39,17 +39,24 @@ def register_schemas() -> None:
     store = ConfigStore.instance()
     for group, options in SCHEMAS.items():
         for name, node in options.items():
-            store.store(group=None if group == "schema" else group, name=f"{name}_schema" if group == "schema" else name, node=node)
+            store.store(
+                group=None if group == "schema" else group,
+                name=f"{name}_schema" if group == "schema" else name,
+                node=node,
+            )
 
 
 def settings_of(cfg: DictConfig) -> RunSettings:
     """The composed config as settings objects, every range and cross-key rule checked: a bad value
     raises :class:`ConfigValueError` naming its key, the value and what is allowed."""
     try:
-        nodes: dict[str, Any] = {key: OmegaConf.to_object(cfg[key]) for key in TYPED_NODES}
         top = {key: cfg.get(key) for key in ("task_name", "seed", "test", "ckpt_path", "optimized_metric")}
+        RunSettings(**top)  # first: data.seed copies seed, and the user typed seed
+        nodes: dict[str, Any] = {key: OmegaConf.to_object(cfg[key]) for key in TYPED_NODES}
     except OmegaConfBaseException as error:
         key = getattr(error, "full_key", None) or "a key"
         message = str(error).strip().splitlines()[0]
-        raise ConfigValueError("", str(key), "<unresolved>", f"fix the value or its interpolation ({message})") from None
+        raise ConfigValueError(
+            "", str(key), "<unresolved>", f"fix the value or its interpolation ({message})"
+        ) from None
     return RunSettings(**top, **nodes, logger=cfg.get("logger"), callbacks=cfg.get("callbacks"))

@@ -80,19 +80,36 @@ class TrainerSettings:
         require(self.accelerator in ACCELERATORS, self, "accelerator", f"use one of {', '.join(ACCELERATORS)}")
         require(_devices(self.devices), self, "devices", "use a count >= 1, -1, 'auto' or a list of device ids")
         require_int(self, "num_nodes", 1)
-        require(self.precision is None or self.precision in (*PRECISIONS, 16, 32, 64), self, "precision",
-                f"use one of {', '.join(PRECISIONS)}")
+        require(
+            self.precision is None or self.precision in (*PRECISIONS, 16, 32, 64),
+            self,
+            "precision",
+            f"use one of {', '.join(PRECISIONS)}",
+        )
         require_int(self, "log_every_n_steps", 1, optional=True)
         require_int(self, "num_sanity_val_steps", -1, optional=True)
         require(self.deterministic in (True, False, None, "warn"), self, "deterministic", "use true, false or warn")
         value = self.gradient_clip_val
-        require(value is None or (is_number(value) and value >= 0), self, "gradient_clip_val", "use a number >= 0 or null")
+        require(
+            value is None or (is_number(value) and value >= 0), self, "gradient_clip_val", "use a number >= 0 or null"
+        )
         require_int(self, "accumulate_grad_batches", 1)
         require_int(self, "check_val_every_n_epoch", 1, optional=True)
-        for key in ("val_check_interval", "overfit_batches", "limit_train_batches", "limit_val_batches",
-                    "limit_test_batches"):
+        for key in (
+            "val_check_interval",
+            "overfit_batches",
+            "limit_train_batches",
+            "limit_val_batches",
+            "limit_test_batches",
+        ):
             require(_batches(getattr(self, key)), self, key, "use a count of batches (>= 0) or a share in [0, 1]")
-        require(self.fast_dev_run is False or self.fast_dev_run is True or (is_int(self.fast_dev_run)
-                and self.fast_dev_run >= 0), self, "fast_dev_run", "use true, false or a number of batches")
+        require(
+            self.fast_dev_run is False
+            or self.fast_dev_run is True
+            or (is_int(self.fast_dev_run) and self.fast_dev_run >= 0),
+            self,
+            "fast_dev_run",
+            "use true, false or a number of batches",
+        )
         if self.min_epochs is not None and self.max_epochs is not None and self.min_epochs > self.max_epochs:
             require(False, self, "min_epochs", f"lower it to trainer.max_epochs={self.max_epochs} or less")
