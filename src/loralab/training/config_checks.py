@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
@@ -14,30 +15,30 @@ REQUIRED_RESOLVER = "loralab.required"
 _REQUIRED = re.compile(r"^\$\{loralab\.required:[^}]*\}$")
 
 
-def _unset(key: str) -> None:
+def _null(key: str) -> None:
     return None
 
 
 def register_required_resolver() -> None:
     """Make ``${loralab.required:<key>}`` resolvable (as null; see above)."""
     if not OmegaConf.has_resolver(REQUIRED_RESOLVER):
-        OmegaConf.register_new_resolver(REQUIRED_RESOLVER, _unset)
+        OmegaConf.register_new_resolver(REQUIRED_RESOLVER, _null)
 
 
-def unset_required_keys(cfg: DictConfig, prefix: str = "") -> list[str]:
-    """Keys whose value is still ``???`` or ``${loralab.required:...}``. Checked on the raw nodes:
-    once an interpolation such as ``vocab_path: ${model.pretrained}`` is resolved, OmegaConf blames
-    the wrong key."""
-    unset = []
-    for key in cfg:
-        node = cfg._get_node(key)
-        if node is None:
-            continue
-        if node._is_missing() or (node._is_interpolation() and _REQUIRED.match(str(node._value()))):
-            unset.append(f"{prefix}{key}")
-        elif isinstance(node, DictConfig) and not node._is_interpolation():
-            unset += unset_required_keys(node, f"{prefix}{key}.")
-    return unset
+def unset_required_keys(cfg: DictConfig) -> list[str]:
+    """Keys whose value is still ``???`` or ``${loralab.required:...}``. Read from the unresolved
+    values: once an interpolation such as ``vocab_path: ${model.pretrained}`` is resolved,
+    OmegaConf blames the wrong key."""
+    raw = OmegaConf.to_container(cfg, resolve=False, throw_on_missing=False)
+    return list(_unset(raw, ""))
+
+
+def _unset(value: Any, where: str):
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield from _unset(item, f"{where}{key}.")
+    elif value == "???" or (isinstance(value, str) and _REQUIRED.match(value)):
+        yield where.rstrip(".")
 
 
 def check_required_keys(cfg: DictConfig) -> None:
