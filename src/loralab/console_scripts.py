@@ -17,6 +17,7 @@ from omegaconf import DictConfig
 from loralab.cli_errors import run_cli
 from loralab.configs import CONFIG_DIR
 from loralab.overrides import override_key, override_value
+from loralab.quiet_console import filter_third_party_noise
 from loralab.runs.open_run import take_base_argument
 from loralab.runs.resume import resume_arguments
 from loralab.terminal_text import escaped
@@ -35,6 +36,7 @@ from loralab.training.run_report import size_text
 
 @hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="train")
 def _train_job(cfg: DictConfig) -> float | None:
+    filter_third_party_noise()  # here, not in train(): a launcher's worker process runs only this
     from loralab.sweeps.jobs import train_or_record_failure
     from loralab.training.experiment import train as train_run
 
@@ -59,8 +61,7 @@ def evaluate() -> None:
     LoRA runs, loaded without pickle); nothing in the folder is instantiated or run. The overrides apply
     to the run's own data settings and loralab's ``conf/``.
     """
-    from loralab.tools.evaluation import evaluate_run
-
+    filter_third_party_noise()
     parser = eval_parser()
     arguments = parser.parse_intermixed_args()
     splits = [override_value(o) for o in arguments.overrides if override_key(o) == "split"]
@@ -70,6 +71,8 @@ def evaluate() -> None:
     overrides = [o for o in arguments.overrides if override_key(o) != "split"]
 
     def main() -> None:
+        from loralab.tools.evaluation import evaluate_run  # Lightning and transformers: not for --help
+
         run_dir = finished_run_folder(arguments.run)
         metrics = loading_the_run(run_dir, lambda: evaluate_run(run_dir, CONFIG_DIR, overrides, split, arguments.force))
         print(json.dumps(metrics, indent=2, sort_keys=True))
@@ -80,12 +83,13 @@ def evaluate() -> None:
 def predict() -> None:
     """``loralab-predict`` (``python predict.py``): label texts with a finished run; ``--help`` lists
     the arguments."""
-    from loralab.tools.prediction import predict_texts
-
+    filter_third_party_noise()
     base, args = take_base_argument(sys.argv[1:])
     arguments = predict_parser().parse_intermixed_args(args)
 
     def main() -> None:
+        from loralab.tools.prediction import predict_texts  # Lightning and transformers: not for --help
+
         run_dir = finished_run_folder(arguments.run)
         texts = _texts_to_label(arguments.texts)
         predictions = loading_the_run(run_dir, lambda: predict_texts(run_dir, texts, base=base))
@@ -105,12 +109,13 @@ def export() -> None:
     folder. The model is written to a temporary folder beside it and moved into place when whole: a
     failure leaves nothing behind.
     """
-    from loralab.tools.merged_export import export_into
-
+    filter_third_party_noise()
     base, args = take_base_argument(sys.argv[1:])
     arguments = export_parser().parse_intermixed_args(args)
 
     def main() -> None:
+        from loralab.tools.merged_export import export_into  # Lightning and transformers: not for --help
+
         run_dir = finished_run_folder(arguments.run)
         out_dir = export_target(run_dir, arguments.output, arguments.force)
         loading_the_run(run_dir, lambda: export_into(run_dir, out_dir, base))
