@@ -12,7 +12,7 @@ from types import SimpleNamespace
 
 import pytest
 import torch
-from conftest import compose_train_config, tiny_run_overrides
+from helpers.train_configs import compose_train_config, tiny_run_overrides
 
 from loralab.atomic_files import WriteError, atomic_write, atomic_write_text
 from loralab.callbacks.epoch_curves import EpochCurves

@@ -4,7 +4,9 @@ file ends in one line and a non-zero exit; nothing that exists is overwritten wi
 import json
 
 import pytest
-from conftest import compose_train_config, run_in_process, tiny_run_overrides, write_tiny_data
+from helpers.entry_points import run_in_process
+from helpers.tiny_data import write_tiny_data
+from helpers.train_configs import compose_train_config, tiny_run_overrides
 
 from loralab.cli_errors import run_cli
 from loralab.sweeps.summary import main as summary_main

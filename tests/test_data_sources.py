@@ -3,7 +3,7 @@ import time
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from conftest import sentiment_rows, write_parquet
+from helpers.tiny_data import sentiment_rows, write_parquet
 
 from loralab.data import DataNotFoundError, load_raw_data
 from loralab.data.readers import DataFileError

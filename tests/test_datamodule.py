@@ -1,7 +1,7 @@
 import lightning as L
 import pytest
 import torch
-from conftest import sentiment_rows, write_parquet
+from helpers.tiny_data import sentiment_rows, write_parquet
 
 from loralab.data import PadCollator, TextClassificationDataModule, WordTokenizer
 from loralab.data.encoded_split import encode_cached

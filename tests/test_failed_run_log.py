@@ -3,7 +3,7 @@ it failed and why, so outputs/ tells a failed run from a running one."""
 
 import pytest
 import torch
-from conftest import tiny_run_overrides
+from helpers.train_configs import tiny_run_overrides
 from test_sweep_summary import run_train
 
 # Runs the entry points in subprocesses: the full suite, not the fast tier (CONTRIBUTING.md).

@@ -2,12 +2,9 @@
 
 import pytest
 import torch
-from conftest import (
-    compose_train_config,
-    quiet_run_overrides,
-    save_tiny_distilbert,
-    write_tiny_data,
-)
+from helpers.tiny_backbone import save_tiny_distilbert
+from helpers.tiny_data import write_tiny_data
+from helpers.train_configs import compose_train_config, quiet_run_overrides
 from safetensors.torch import load_file
 
 from loralab.models import apply_peft_lora, build_hf_classifier

@@ -3,7 +3,7 @@
 
 import pytest
 import torch
-from conftest import compose_train_config, tiny_run_overrides
+from helpers.train_configs import compose_train_config, tiny_run_overrides
 
 from loralab.training.experiment import train
 from loralab.training.hardware_check import HardwareUnavailable, check_hardware, hardware_error

@@ -5,7 +5,8 @@ import csv
 import json
 
 import pytest
-from conftest import PROJECT_ROOT, compose_train_config, tiny_run_overrides
+from helpers.paths import PROJECT_ROOT
+from helpers.train_configs import compose_train_config, tiny_run_overrides
 from omegaconf import OmegaConf
 from test_sweep_summary import run_train
 

@@ -5,13 +5,10 @@ import time
 
 import pytest
 import torch
-from conftest import (
-    PROJECT_ROOT,
-    compose_train_config,
-    quiet_run_overrides,
-    save_tiny_distilbert,
-    write_tiny_data,
-)
+from helpers.paths import PROJECT_ROOT
+from helpers.tiny_backbone import save_tiny_distilbert
+from helpers.tiny_data import write_tiny_data
+from helpers.train_configs import compose_train_config, quiet_run_overrides
 from omegaconf import OmegaConf
 from safetensors.torch import load_file
 

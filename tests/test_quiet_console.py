@@ -6,7 +6,9 @@ import subprocess
 import sys
 
 import pytest
-from conftest import PROJECT_ROOT, quiet_run_overrides, save_tiny_distilbert
+from helpers.paths import PROJECT_ROOT
+from helpers.tiny_backbone import save_tiny_distilbert
+from helpers.train_configs import quiet_run_overrides
 from transformers import AutoModelForSequenceClassification
 
 from loralab.quiet_console import LIGHTNING_INFO_LOGGER as LIGHTNING_LOGGER

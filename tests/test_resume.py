@@ -10,15 +10,10 @@ import sys
 
 import pytest
 import torch
-from conftest import (
-    PROJECT_ROOT,
-    compose_train_config,
-    quiet_run_overrides,
-    save_tiny_distilbert,
-    sentiment_rows,
-    tiny_run_overrides,
-    write_parquet,
-)
+from helpers.paths import PROJECT_ROOT
+from helpers.tiny_backbone import save_tiny_distilbert
+from helpers.tiny_data import sentiment_rows, write_parquet
+from helpers.train_configs import compose_train_config, quiet_run_overrides, tiny_run_overrides
 
 from loralab.callbacks.finite_loss import NonFiniteLossError
 from loralab.runs.resume import resume_arguments

@@ -9,16 +9,10 @@ import shutil
 
 import pytest
 import torch
-from conftest import (
-    PROJECT_ROOT,
-    assert_refused,
-    compose_train_config,
-    copy_run,
-    edit_json,
-    run_entry_point,
-    run_in_process,
-    tiny_run_overrides,
-)
+from helpers.entry_points import assert_refused, run_entry_point, run_in_process
+from helpers.paths import PROJECT_ROOT
+from helpers.run_folders import copy_run, edit_json
+from helpers.train_configs import compose_train_config, tiny_run_overrides
 
 from loralab.files.safe_paths import RunFolderError
 from loralab.runs.resume import resume_arguments

@@ -6,7 +6,8 @@ import sys
 
 import pytest
 import torch
-from conftest import PROJECT_ROOT, compose_train_config, tiny_run_overrides
+from helpers.paths import PROJECT_ROOT
+from helpers.train_configs import compose_train_config, tiny_run_overrides
 from hydra.utils import instantiate
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 

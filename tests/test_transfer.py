@@ -7,12 +7,9 @@ import sys
 
 import pytest
 import torch
-from conftest import (
-    PROJECT_ROOT,
-    compose_train_config,
-    tiny_run_overrides,
-    write_tiny_data,
-)
+from helpers.paths import PROJECT_ROOT
+from helpers.tiny_data import write_tiny_data
+from helpers.train_configs import compose_train_config, tiny_run_overrides
 from safetensors.torch import load_file, save_file
 
 from loralab.data import PadCollator
