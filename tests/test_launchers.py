@@ -7,6 +7,7 @@ import json
 import pytest
 from helpers.messages import assert_names
 from helpers.paths import PROJECT_ROOT
+from helpers.tiny_data import assert_learned
 from helpers.train_configs import compose_train_config, tiny_run_overrides
 from omegaconf import OmegaConf
 from test_sweep_summary import run_train
@@ -105,7 +106,8 @@ def test_ddp_trains_over_two_cpu_processes(tiny_data_dir, tmp_path):
     result = run_train(args, tmp_path)
     assert result.returncode == 0, result.stderr[-2000:]
     metrics = json.loads((run_dir / "metrics.json").read_text())
-    assert metrics["world_size"] == 2 and metrics["test/acc"] > 0.5
+    assert metrics["world_size"] == 2
+    assert_learned(metrics)
     assert (run_dir / "train_ddp_process_1.log").is_file()  # the second process, started by Lightning
 
 

@@ -8,6 +8,7 @@ import pytest
 import torch
 from helpers.messages import naming
 from helpers.paths import PROJECT_ROOT
+from helpers.tiny_data import assert_learned
 from helpers.train_configs import compose_train_config, tiny_run_overrides
 from hydra.utils import instantiate
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
@@ -81,7 +82,9 @@ def test_optimizer_presets_train(tiny_data_dir, tmp_path, optim):
     if optim == "lab_sgd":
         overrides.remove("optim.optimizer.lr=0.03")
     metrics = train(compose_train_config(tmp_path / "run", overrides))
-    assert metrics["epochs"] == 1 and metrics["test/acc"] >= 0.5
+    assert metrics["epochs"] == 1
+    # The lab's SGD takes a dozen steps in this epoch: it learns less than AdamW, but more than a blind guess.
+    assert_learned(metrics, margin=0.03 if optim == "adamw" else 0.01)
 
 
 @pytest.mark.parametrize("optim", ["adamw", "adamw_warmup"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import random
 from pathlib import Path
 
@@ -60,3 +61,15 @@ def write_tiny_data(root: Path) -> Path:
     write_parquet(root / "ag_news" / "train.parquet", topic_rows(200, seed=3))
     write_parquet(root / "ag_news" / "test.parquet", topic_rows(80, seed=4))
     return root
+
+
+# The sentiment data's labels alternate, so its splits are balanced: a network that ignores the text
+# can do no better than probability 1/2 for each class, a test loss of ln 2. Below it, it learned.
+BLIND_TEST_LOSS = math.log(2)
+
+
+def assert_learned(metrics: dict, margin: float = 0.03) -> None:
+    """A run on the sentiment data learned from the texts: its test loss is clearly below ``BLIND_TEST_LOSS``
+    and it labels more than chance right."""
+    assert metrics["test/loss"] < BLIND_TEST_LOSS - margin, metrics
+    assert metrics["test/acc"] > 0.55, metrics
