@@ -12,12 +12,14 @@ from types import SimpleNamespace
 
 import pytest
 import torch
-from conftest import compose_train_config, tiny_run_overrides
+from helpers.messages import naming
+from helpers.train_configs import compose_train_config, tiny_run_overrides
 
 from loralab.atomic_files import WriteError, atomic_write, atomic_write_text
 from loralab.callbacks.epoch_curves import EpochCurves
 from loralab.callbacks.run_folder_lock import LockOutputFolder
 from loralab.cli_errors import run_cli
+from loralab.files.safe_paths import RunFolderError
 from loralab.runs.resume import refuse_rerun_of_finished
 from loralab.runs.run_lock import LOCK_FILE, RunFolderInUse, acquire_run_lock, release_run_lock, run_folder_lock
 from loralab.training.experiment import train
@@ -31,7 +33,7 @@ def full_disk(*args, **kwargs):
 
 def test_a_full_disk_keeps_the_old_file_and_names_the_new_one(tmp_path):
     target = atomic_write_text(tmp_path / "metrics.json", "old")
-    with pytest.raises(WriteError, match=rf"^\[Errno 28\] cannot write {target}: No space left on device; free space"):
+    with pytest.raises(WriteError, match=naming(target, "No space left on device")):
         atomic_write(target, lambda tmp: (tmp.write_text("half"), full_disk()))
     assert target.read_text() == "old" and os.listdir(tmp_path) == ["metrics.json"]
 
@@ -41,7 +43,7 @@ def test_a_read_only_folder_is_named(tmp_path, monkeypatch):
         raise OSError(errno.EROFS, os.strerror(errno.EROFS))
 
     monkeypatch.setattr("tempfile.mkstemp", read_only)
-    with pytest.raises(WriteError, match="Read-only file system; make the folder writable, or set hydra.run.dir"):
+    with pytest.raises(WriteError, match=naming("Read-only file system", "hydra.run.dir")):
         atomic_write_text(tmp_path / "x.json", "{}")
 
 
@@ -92,23 +94,47 @@ def test_curves_png_is_written_atomically(tmp_path, monkeypatch):
     assert os.listdir(tmp_path) == ["curves.png"] and (tmp_path / "curves.png").read_bytes() == b"old image"
 
 
-def test_a_folder_held_by_a_live_process_is_refused(tmp_path):
-    (tmp_path / LOCK_FILE).write_text(f"1 {HOST}\n")  # pid 1 is always alive
-    with pytest.raises(RunFolderInUse, match=rf"^the run folder {tmp_path} is in use by process 1 on {HOST}; wait"):
+HOLD_LOCK = (
+    "import sys; from loralab.runs.run_lock import acquire_run_lock; "
+    "acquire_run_lock(sys.argv[1]); print('held', flush=True); sys.stdin.read()"
+)
+
+
+@pytest.fixture
+def held_by_another_process(tmp_path):
+    """``tmp_path`` locked by a live process (until the test ends or kills it)."""
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD_LOCK, str(tmp_path)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert holder.stdout.readline() == "held\n"
+        yield holder
+    finally:
+        if holder.poll() is None:
+            holder.communicate(timeout=30)
+
+
+def test_a_folder_held_by_a_live_process_is_refused(tmp_path, held_by_another_process):
+    with pytest.raises(RunFolderInUse) as refused:
         acquire_run_lock(tmp_path)
-    assert (tmp_path / LOCK_FILE).read_text() == f"1 {HOST}\n"
+    message = str(refused.value)
+    assert str(tmp_path) in message and f"process {held_by_another_process.pid} on {HOST}" in message
+    assert "hydra.run.dir=" in message and "\n" not in message
+    assert (tmp_path / LOCK_FILE).read_text() == f"{held_by_another_process.pid} {HOST}\n"
 
 
-def test_a_lock_on_another_host_is_respected(tmp_path):
-    (tmp_path / LOCK_FILE).write_text("4242 another-machine\n")
-    with pytest.raises(RunFolderInUse, match="in use by process 4242 on another-machine"):
+def test_a_lock_file_that_is_a_link_is_refused(tmp_path):
+    (tmp_path / "elsewhere").write_text("keep me")
+    (tmp_path / LOCK_FILE).symlink_to(tmp_path / "elsewhere")
+    with pytest.raises(RunFolderError, match=LOCK_FILE):
         acquire_run_lock(tmp_path)
+    assert (tmp_path / "elsewhere").read_text() == "keep me"
 
 
-def test_the_lock_of_a_dead_process_is_taken_over_and_released(tmp_path):
-    ended = subprocess.Popen([sys.executable, "-c", "pass"])
-    ended.wait()
-    (tmp_path / LOCK_FILE).write_text(f"{ended.pid} {HOST}\n")
+def test_the_lock_of_a_killed_process_is_taken_over_and_released(tmp_path, held_by_another_process):
+    held_by_another_process.kill()  # SIGKILL: no atexit, the lock file stays with its pid
+    held_by_another_process.wait()
+    assert (tmp_path / LOCK_FILE).read_text() == f"{held_by_another_process.pid} {HOST}\n"
     with run_folder_lock(tmp_path):
         assert (tmp_path / LOCK_FILE).read_text() == f"{os.getpid()} {HOST}\n"
         with run_folder_lock(tmp_path):  # the same process again: fine, and the lock stays
@@ -123,13 +149,15 @@ def test_release_leaves_another_process_lock(tmp_path):
     assert (tmp_path / LOCK_FILE).exists()
 
 
-def test_the_hydra_callback_refuses_a_folder_in_use_before_hydra_writes_there(tmp_path, capsys):
-    (tmp_path / LOCK_FILE).write_text(f"1 {HOST}\n")
+def test_the_hydra_callback_refuses_a_folder_in_use_before_hydra_writes_there(
+    tmp_path, capsys, held_by_another_process
+):
     config = SimpleNamespace(hydra=SimpleNamespace(run=SimpleNamespace(dir=str(tmp_path))))
     with pytest.raises(SystemExit) as stopped:
         LockOutputFolder().on_run_start(config)
     assert stopped.value.code == 1
-    assert capsys.readouterr().err.startswith(f"error: the run folder {tmp_path} is in use by process 1")
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and f"process {held_by_another_process.pid}" in err and "Traceback" not in err
     assert os.listdir(tmp_path) == [LOCK_FILE]
 
 
@@ -154,9 +182,7 @@ def finished_run(tmp_path, epochs=2):
 
 def test_resume_refuses_a_finished_run(tmp_path):
     run = finished_run(tmp_path)
-    with pytest.raises(
-        ValueError, match=r"the run has finished \(2 epochs.*trainer.max_epochs=<more than 2>.*resume_finished"
-    ):
+    with pytest.raises(ValueError, match=naming("2 epochs", "trainer.max_epochs=<more than 2>", "resume_finished")):
         refuse_rerun_of_finished(run, [f"resume={run}"])
     with pytest.raises(ValueError, match="has finished"):
         refuse_rerun_of_finished(run, [f"resume={run}", "trainer.max_epochs=2"])

@@ -4,7 +4,9 @@ file ends in one line and a non-zero exit; nothing that exists is overwritten wi
 import json
 
 import pytest
-from conftest import compose_train_config, run_in_process, tiny_run_overrides, write_tiny_data
+from helpers.entry_points import run_in_process
+from helpers.tiny_data import write_tiny_data
+from helpers.train_configs import compose_train_config, tiny_run_overrides
 
 from loralab.cli_errors import run_cli
 from loralab.sweeps.summary import main as summary_main
@@ -26,43 +28,65 @@ def command(script, args, monkeypatch, capsys, stdin=""):
     return result.returncode, result.stderr.strip().splitlines(), result.stdout
 
 
-@pytest.mark.parametrize(
-    ("script", "args", "expected"),
-    [
-        ("eval.py", ["{tmp}/nope"], "error: run folder {tmp}/nope does not exist"),
-        ("eval.py", ["{tmp}/a_file"], "error: {tmp}/a_file is a file, not a run folder"),
-        ("eval.py", ["{tmp}"], "error: {tmp} has no metrics.json: its training did not finish"),
-        ("eval.py", ["{run}", "split=dev"], "error: split=dev is not a split; use one of test, val, train"),
-        ("eval.py", ["{run}", "--forse"], "error: unknown option --forse; the options are --force"),
-        ("eval.py", ["{run}", "ag_news"], "error: 'ag_news' is not an override; write key=value"),
-        ("predict.py", ["{run}"], "error: stdin held no text (only empty lines)"),
-        ("predict.py", ["{run}", " "], "error: text 1 of the command line is empty"),
-        ("predict.py", ["{tmp}/nope", "a text"], "error: run folder {tmp}/nope does not exist"),
-        ("export.py", ["{run}"], "error: export.py takes a run folder and an output folder, got 1 argument(s)"),
-        ("export.py", ["{run}", "{run}"], "error: {run} is the run folder {run} (or inside or above it)"),
-        ("export.py", ["{run}", "{run}/merged"], "error: {run}/merged is the run folder"),
-        ("export.py", ["{run}", "{tmp}/a_file"], "error: {tmp}/a_file is a file; pass a folder to export into"),
-        (
-            "export.py",
-            ["{run}", "{tmp}/holder"],
-            "error: {tmp}/holder is not empty (it may hold a model); pass --force",
-        ),
-        ("export.py", ["{run}", "{tmp}/out", "--overwrite"], "error: unknown option --overwrite"),
-        ("export.py", ["{run}", "{tmp}/a_file/out"], "error: {tmp}/a_file/out cannot be made: {tmp}/a_file is a file"),
-    ],
-)
-def test_a_wrong_argument_is_one_line(finished, tmp_path, monkeypatch, capsys, script, args, expected):
+def assert_one_line(code, err, expected_code, *names):
+    """Exit ``expected_code``, one ``error:`` line naming each of ``names``, no traceback."""
+    assert code == expected_code and len(err) == 1 and err[0].startswith("error: "), (code, err)
+    for name in names:
+        assert name in err[0], (name, err[0])
+
+
+# (script, arguments, exit code: 2 for a malformed command line, 1 for a path that cannot be used, names)
+WRONG_ARGUMENTS = [
+    ("eval.py", ["{tmp}/nope"], 1, ["{tmp}/nope"]),
+    ("eval.py", ["{tmp}/a_file"], 1, ["{tmp}/a_file"]),
+    ("eval.py", ["{tmp}"], 1, ["{tmp}", "metrics.json"]),
+    ("eval.py", ["{run}", "split=dev"], 2, ["split=dev", "test", "val", "train"]),
+    ("eval.py", ["{run}", "--forse"], 2, ["--forse", "--help"]),
+    ("eval.py", ["{run}", "ag_news"], 2, ["'ag_news'", "key=value"]),
+    ("eval.py", [], 2, ["RUN_FOLDER"]),
+    ("predict.py", ["{run}"], 1, ["stdin"]),
+    ("predict.py", ["{run}", " "], 1, ["text 1"]),
+    ("predict.py", ["{tmp}/nope", "a text"], 1, ["{tmp}/nope"]),
+    ("predict.py", ["{run}", "--great"], 2, ["--great"]),
+    ("export.py", ["{run}"], 2, ["OUTPUT_FOLDER"]),
+    ("export.py", ["{run}", "{run}"], 1, ["{run}"]),
+    ("export.py", ["{run}", "{run}/merged"], 1, ["{run}/merged"]),
+    ("export.py", ["{run}", "{tmp}/a_file"], 1, ["{tmp}/a_file"]),
+    ("export.py", ["{run}", "{tmp}/holder"], 1, ["{tmp}/holder", "--force"]),
+    ("export.py", ["{run}", "{tmp}/out", "--overwrite"], 2, ["--overwrite"]),
+    ("export.py", ["{run}", "{tmp}/a_file/out"], 1, ["{tmp}/a_file/out", "{tmp}/a_file is a file"]),
+]
+
+
+@pytest.mark.parametrize(("script", "args", "expected_code", "names"), WRONG_ARGUMENTS)
+def test_a_wrong_argument_is_one_line(finished, tmp_path, monkeypatch, capsys, script, args, expected_code, names):
     (tmp_path / "a_file").write_text("keep")
     (tmp_path / "holder").mkdir()
     (tmp_path / "holder" / "model.safetensors").write_text("an earlier export")
     before = sorted(p.name for p in finished.iterdir())
     args = [a.format(tmp=tmp_path, run=finished) for a in args]
     code, err, _ = command(script, args, monkeypatch, capsys)
-    assert code == 1 and len(err) == 1 and err[0].startswith(expected.format(tmp=tmp_path, run=finished)), err
+    assert_one_line(code, err, expected_code, *(n.format(tmp=tmp_path, run=finished) for n in names))
     assert sorted(p.name for p in finished.iterdir()) == before
     assert (tmp_path / "a_file").read_text() == "keep"
     assert (tmp_path / "holder" / "model.safetensors").read_text() == "an earlier export"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a_file", "holder"]  # no staging folder left
+
+
+@pytest.mark.parametrize(
+    ("script", "arguments"),
+    [
+        ("eval.py", ["RUN_FOLDER", "KEY=VALUE", "--force"]),
+        ("predict.py", ["RUN_FOLDER", "TEXT"]),
+        ("export.py", ["RUN_FOLDER", "OUTPUT_FOLDER", "--force"]),
+    ],
+)
+def test_help_lists_each_argument(monkeypatch, capsys, script, arguments):
+    code, err, out = command(script, ["--help"], monkeypatch, capsys)
+    assert code == 0 and err == []
+    described = [line.split()[0] for line in out.splitlines() if line.startswith("  ") and line.split()]
+    assert set(arguments) <= set(described), out
+    assert "model.pretrained=<base>" in out
 
 
 def test_export_writes_a_new_folder_and_replaces_one_only_with_force(finished, tmp_path, monkeypatch, capsys):
@@ -72,7 +96,8 @@ def test_export_writes_a_new_folder_and_replaces_one_only_with_force(finished, t
     first = (out / "model.safetensors").read_bytes()
     (out / "notes.txt").write_text("mine")
     code, err, _ = command("export.py", [finished, out], monkeypatch, capsys)
-    assert code == 1 and "pass --force" in err[0] and (out / "model.safetensors").read_bytes() == first
+    assert_one_line(code, err, 1, str(out), "--force")
+    assert (out / "model.safetensors").read_bytes() == first
     assert command("export.py", [finished, out, "--force"], monkeypatch, capsys)[0] == 0
     assert (out / "notes.txt").read_text() == "mine" and (out / "model.safetensors").read_bytes() == first
     assert sorted(p.name for p in tmp_path.iterdir()) == ["merged"]
@@ -83,7 +108,7 @@ def test_eval_keeps_an_existing_result_unless_forced(finished, monkeypatch, caps
     result.parent.mkdir(exist_ok=True)
     result.write_text('{"test/acc": 0.5}\n')
     code, err, _ = command("eval.py", [finished], monkeypatch, capsys)
-    assert code == 1 and err == [f"error: {result} exists; pass --force to overwrite it, or remove it first"]
+    assert_one_line(code, err, 1, str(result), "--force")
     assert command("eval.py", [finished, "--force"], monkeypatch, capsys)[0] == 0
     assert json.loads(result.read_text())["examples"] == 100
 
@@ -100,8 +125,7 @@ def test_a_damaged_model_file_is_one_line(finished, tmp_path, monkeypatch, capsy
     (damaged / "model.safetensors").write_bytes(b"\x00\x01 not safetensors")
     for script, args in [("predict.py", [damaged, "great film"]), ("export.py", [damaged, tmp_path / "out"])]:
         code, err, _ = command(script, args, monkeypatch, capsys)
-        assert code == 1 and len(err) == 1, err
-        assert err[0].startswith(f"error: {damaged / 'model.safetensors'}: ") and "damaged" in err[0]
+        assert_one_line(code, err, 1, str(damaged / "model.safetensors"))
     assert not (tmp_path / "out").exists()
 
 
@@ -111,19 +135,20 @@ def test_predict_reads_stdin_and_labels_each_text(finished, monkeypatch, capsys)
 
 
 @pytest.mark.parametrize(
-    ("make", "expected"),
+    ("make", "names"),
     [
-        (lambda d: d / "missing", "error: sweep folder {d}/missing does not exist"),
-        (lambda d: (d / "f").write_text("x") and d / "f", "error: {d}/f is a file"),
-        (lambda d: d, "error: {d} holds no sweep jobs (no <job>/.hydra/overrides.yaml): nothing to summarise"),
+        (lambda d: d / "missing", ["{d}/missing"]),
+        (lambda d: (d / "f").write_text("x") and d / "f", ["{d}/f"]),
+        (lambda d: d, ["{d}", "overrides.yaml"]),
     ],
 )
-def test_sweep_summary_of_nothing_is_refused(tmp_path, capsys, make, expected):
+def test_sweep_summary_of_nothing_is_refused(tmp_path, capsys, make, names):
     folder = make(tmp_path)
     with pytest.raises(SystemExit) as stopped:
         run_cli(lambda: summary_main([str(folder)]))
-    assert stopped.value.code == 1
-    assert capsys.readouterr().err.strip().startswith(expected.format(d=tmp_path))
+    assert_one_line(
+        stopped.value.code, capsys.readouterr().err.strip().splitlines(), 1, *(n.format(d=tmp_path) for n in names)
+    )
     assert not (tmp_path / "summary.csv").exists()
 
 
@@ -131,8 +156,6 @@ def test_sweep_summary_names_a_damaged_job_file(tmp_path, capsys):
     (tmp_path / "0" / ".hydra").mkdir(parents=True)
     (tmp_path / "0" / ".hydra" / "overrides.yaml").write_text("- model.lora.rank=1\n")
     (tmp_path / "0" / "metrics.json").write_text('{"test/acc": 0.8')
-    with pytest.raises(SystemExit):
+    with pytest.raises(SystemExit) as stopped:
         run_cli(lambda: summary_main([str(tmp_path)]))
-    message = capsys.readouterr().err.strip()
-    assert message.startswith(f"error: {tmp_path}/0/metrics.json is damaged (JSONDecodeError")
-    assert message.endswith("delete that job folder or re-run the job")
+    assert_one_line(stopped.value.code, capsys.readouterr().err.strip().splitlines(), 1, f"{tmp_path}/0/metrics.json")

@@ -2,7 +2,7 @@
 values themselves: tests/test_settings.py)."""
 
 import pytest
-from conftest import compose_train_config, tiny_run_overrides
+from helpers.train_configs import compose_train_config, tiny_run_overrides
 
 from loralab.cli_errors import run_cli
 from loralab.settings import ConfigValueError

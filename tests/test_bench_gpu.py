@@ -7,7 +7,9 @@ import subprocess
 import sys
 
 import pytest
-from conftest import PROJECT_ROOT, save_tiny_distilbert, sentiment_rows, write_parquet
+from helpers.paths import PROJECT_ROOT
+from helpers.tiny_backbone import save_tiny_distilbert
+from helpers.tiny_data import sentiment_rows, write_parquet
 
 # Runs the entry points in subprocesses: the full suite, not the fast tier (CONTRIBUTING.md).
 pytestmark = pytest.mark.integration

@@ -13,7 +13,10 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import CONFIG_DIR, POSITIVE, compose_train_config, save_tiny_distilbert, write_tiny_data
+from helpers.paths import CONFIG_DIR
+from helpers.tiny_backbone import save_tiny_distilbert
+from helpers.tiny_data import POSITIVE, write_tiny_data
+from helpers.train_configs import compose_train_config
 from hydra.utils import get_class
 from omegaconf import DictConfig
 

@@ -2,12 +2,9 @@
 
 import pytest
 import torch
-from conftest import (
-    compose_train_config,
-    quiet_run_overrides,
-    save_tiny_distilbert,
-    write_tiny_data,
-)
+from helpers.tiny_backbone import save_tiny_distilbert
+from helpers.tiny_data import write_tiny_data
+from helpers.train_configs import compose_train_config, quiet_run_overrides
 from safetensors.torch import load_file
 
 from loralab.models import apply_peft_lora, build_hf_classifier
@@ -88,7 +85,7 @@ def test_a_module_keeps_one_dtype_and_converting_twice_hooks_once():
 
 
 def test_a_compiled_model_gets_a_warning(caplog):
-    """Measured on an H200: the two levers together ran 4x slower than either alone."""
+    """The two levers together train slower than either alone (docs/performance.md): the run says so."""
     net = torch.nn.Sequential(torch.nn.Linear(4, 4))
     FrozenBF16Precision().convert_module(net)
     assert "model.compile" not in caplog.text

@@ -7,7 +7,7 @@ import subprocess
 import sys
 
 import pytest
-from conftest import PROJECT_ROOT
+from helpers.paths import PROJECT_ROOT
 
 # Runs the entry points in subprocesses: the full suite, not the fast tier (CONTRIBUTING.md).
 pytestmark = pytest.mark.integration

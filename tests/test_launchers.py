@@ -5,7 +5,10 @@ import csv
 import json
 
 import pytest
-from conftest import PROJECT_ROOT, compose_train_config, tiny_run_overrides
+from helpers.messages import assert_names
+from helpers.paths import PROJECT_ROOT
+from helpers.tiny_data import assert_learned
+from helpers.train_configs import compose_train_config, tiny_run_overrides
 from omegaconf import OmegaConf
 from test_sweep_summary import run_train
 
@@ -81,10 +84,12 @@ def test_an_optuna_search_with_a_failed_trial_goes_on_then_exits_1_after_its_sum
     result = run_train(args, tmp_path)
     assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr[-2000:]
     rows = list(csv.DictReader((sweep_dir / "summary.csv").open()))
-    failed = [row["job"] for row in rows if row["status"].startswith("failed: ConfigValueError: model.lora.rank=0")]
+    failed = [row["job"] for row in rows if row["status"].startswith("failed") and "model.lora.rank=0" in row["status"]]
     assert len(failed) == 1 and len(rows) == len(ranks.split(","))
     why = sweep_dir / failed[0] / "failure.json"
-    assert result.stderr.strip().splitlines()[-1] == f"error: 1 of {len(rows)} sweep jobs failed; why: {why}"
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("error: ")
+    assert_names(last, f"1 of {len(rows)}", why)
     # the study has the trial as failed; the best trial is the one that finished, if any
     assert (sweep_dir / "optimization_results.yaml").is_file() == (len(rows) == 2)
 
@@ -101,7 +106,8 @@ def test_ddp_trains_over_two_cpu_processes(tiny_data_dir, tmp_path):
     result = run_train(args, tmp_path)
     assert result.returncode == 0, result.stderr[-2000:]
     metrics = json.loads((run_dir / "metrics.json").read_text())
-    assert metrics["world_size"] == 2 and metrics["test/acc"] > 0.5
+    assert metrics["world_size"] == 2
+    assert_learned(metrics)
     assert (run_dir / "train_ddp_process_1.log").is_file()  # the second process, started by Lightning
 
 

@@ -5,7 +5,7 @@ import importlib.util
 import json
 
 import pytest
-from conftest import compose_train_config, tiny_run_overrides
+from helpers.train_configs import compose_train_config, tiny_run_overrides
 
 from loralab.training.experiment import train
 

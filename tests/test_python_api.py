@@ -9,7 +9,8 @@ from importlib import import_module
 from pathlib import Path
 
 import pytest
-from conftest import PROJECT_ROOT, tiny_run_overrides
+from helpers.paths import PROJECT_ROOT
+from helpers.train_configs import tiny_run_overrides
 
 from loralab.configs import CONFIG_DIR
 

@@ -6,9 +6,12 @@ import subprocess
 import sys
 
 import pytest
-from conftest import PROJECT_ROOT, quiet_run_overrides, save_tiny_distilbert
+from helpers.paths import PROJECT_ROOT
+from helpers.tiny_backbone import save_tiny_distilbert
+from helpers.train_configs import quiet_run_overrides
 from transformers import AutoModelForSequenceClassification
 
+from loralab.quiet_console import LIGHTNING_INFO_LOGGER as LIGHTNING_LOGGER
 from loralab.quiet_console import LOAD_REPORT, TRANSFORMERS_LOAD_LOGGER, filter_third_party_noise
 
 NOISE = ["LeafSpec", "litlogger", "LOAD REPORT", "is_gradient_checkpointing"]
@@ -48,3 +51,35 @@ def test_a_load_report_that_explains_an_error_still_shows(caplog):
         "classifier.weight | MISMATCH | ckpt: (2, 8) vs model: (3, 8)",
         "another transformers warning",
     ]
+
+
+def test_import_loralab_leaves_warning_filters_and_loggers_alone():
+    """A library import changes no global state a user's program owns: the filters are the entry points'."""
+    script = (
+        "import logging, warnings; "
+        "before = list(warnings.filters); "
+        "import loralab; "
+        f"loggers = [logging.getLogger(name).filters for name in ({TRANSFORMERS_LOAD_LOGGER!r}, {LIGHTNING_LOGGER!r})]; "
+        "print(warnings.filters == before, loggers == [[], []])"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "PYTHONPATH": str(PROJECT_ROOT / "src")},
+    )
+    assert result.returncode == 0 and result.stdout.split() == ["True", "True"], result.stderr[-2000:]
+
+
+def test_the_entry_points_install_the_filters(monkeypatch, capsys):
+    """What ``import loralab`` no longer does, each command does when it runs."""
+    import warnings
+
+    from loralab import console_scripts
+
+    monkeypatch.setattr(warnings, "filters", [])
+    monkeypatch.setattr(sys, "argv", ["predict.py", "--help"])
+    with pytest.raises(SystemExit):
+        console_scripts.predict()
+    assert any(message and "LeafSpec" in message.pattern for _, message, *_ in warnings.filters)

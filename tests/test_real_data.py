@@ -3,7 +3,8 @@
 from pathlib import Path
 
 import pytest
-from conftest import REAL_DATA_DIR, compose_train_config, tiny_run_overrides
+from helpers.paths import REAL_DATA_DIR
+from helpers.train_configs import compose_train_config, tiny_run_overrides
 
 from loralab.data import load_raw_data
 from loralab.training.experiment import train

@@ -10,15 +10,11 @@ import sys
 
 import pytest
 import torch
-from conftest import (
-    PROJECT_ROOT,
-    compose_train_config,
-    quiet_run_overrides,
-    save_tiny_distilbert,
-    sentiment_rows,
-    tiny_run_overrides,
-    write_parquet,
-)
+from helpers.messages import naming
+from helpers.paths import PROJECT_ROOT
+from helpers.tiny_backbone import save_tiny_distilbert
+from helpers.tiny_data import sentiment_rows, write_parquet
+from helpers.train_configs import compose_train_config, quiet_run_overrides, tiny_run_overrides
 
 from loralab.callbacks.finite_loss import NonFiniteLossError
 from loralab.runs.resume import resume_arguments
@@ -148,19 +144,17 @@ def test_a_lora_checkpoint_of_another_base_is_refused_with_both_hashes(tiny_data
     last = tmp_path / "first" / "checkpoints" / "last.ckpt"
     trained_on = torch.load(last, weights_only=True)[FROZEN_BASE_KEY]["sha256"]
     cfg = compose_train_config(tmp_path / "second", lora + ["seed=2", "trainer.max_epochs=2", f"ckpt_path={last}"])
-    with pytest.raises(
-        ValueError, match=f"trained on a frozen base with sha256 {trained_on} .* has sha256 [0-9a-f]{{64}};"
-    ):
+    with pytest.raises(ValueError, match=naming(trained_on, "sha256")):
         train(cfg)
     assert not (tmp_path / "second" / "metrics.json").exists()
 
 
 def test_resume_needs_a_run_folder_with_a_last_checkpoint(tmp_path):
-    with pytest.raises(FileNotFoundError, match="pass a run folder made by train.py"):
+    with pytest.raises(FileNotFoundError, match=naming(f"resume={tmp_path}", "overrides.yaml")):
         resume_arguments([f"resume={tmp_path}"])
     (tmp_path / ".hydra").mkdir()
     (tmp_path / ".hydra" / "overrides.yaml").write_text("- data=ag_news\n- trainer.max_epochs=2\n")
-    with pytest.raises(FileNotFoundError, match="stopped before its first epoch ended"):
+    with pytest.raises(FileNotFoundError, match=naming(f"resume={tmp_path}", "last.ckpt")):
         resume_arguments([f"resume={tmp_path}"])
     (tmp_path / "checkpoints").mkdir()
     (tmp_path / "checkpoints" / "last.ckpt").write_bytes(b"")
@@ -176,7 +170,7 @@ def test_a_damaged_checkpoint_is_refused_before_training(tiny_data_dir, tmp_path
     damaged = tmp_path / "last.ckpt"
     damaged.write_bytes(b"PK\x03\x04 not really a checkpoint")
     cfg = compose_train_config(tmp_path / "run", tiny_run_overrides(tiny_data_dir) + [f"ckpt_path={damaged}"])
-    with pytest.raises(ValueError, match="is not a readable checkpoint .* damaged or truncated"):
+    with pytest.raises(ValueError, match=naming(f"ckpt_path={damaged}")):
         train(cfg)
 
 
@@ -192,9 +186,7 @@ def test_a_nan_loss_stops_the_run_and_keeps_the_last_good_checkpoint(tiny_data_d
     monkeypatch.setattr(TextClassificationModule, "training_step", step_that_diverges)
     run_dir = tmp_path / "run"
     cfg = compose_train_config(run_dir, tiny_run_overrides(tiny_data_dir) + ["trainer.max_epochs=3"])
-    with pytest.raises(
-        NonFiniteLossError, match=r"became nan at step 16 \(epoch 1, batch 3\); the last good checkpoint is .*last.ckpt"
-    ):
+    with pytest.raises(NonFiniteLossError, match=naming("nan", "step 16", "epoch 1", "last.ckpt")):
         train(cfg)
     checkpoint = torch.load(run_dir / "checkpoints" / "last.ckpt", weights_only=True)
     assert checkpoint["epoch"] == 0 and all(torch.isfinite(t).all() for t in checkpoint["state_dict"].values())
@@ -222,7 +214,7 @@ def test_a_nan_loss_checked_every_few_steps_is_still_caught_before_the_next_chec
     ]
     with pytest.raises(
         NonFiniteLossError,
-        match=r"became NaN or infinite between step 13 and step 24 \(epoch 1\); the last good checkpoint",
+        match=naming("step 13", "step 24", "last.ckpt"),
     ):
         train(compose_train_config(run_dir, overrides))
     assert torch.load(run_dir / "checkpoints" / "last.ckpt", weights_only=True)["epoch"] == 0

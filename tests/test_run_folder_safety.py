@@ -8,16 +8,10 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import (
-    PROJECT_ROOT,
-    assert_refused,
-    compose_train_config,
-    copy_run,
-    edit_json,
-    quiet_run_overrides,
-    run_entry_point,
-    run_in_process,
-)
+from helpers.entry_points import assert_refused, run_entry_point, run_in_process
+from helpers.paths import PROJECT_ROOT
+from helpers.run_folders import copy_run, edit_json
+from helpers.train_configs import compose_train_config, quiet_run_overrides
 from safetensors.torch import load_file
 
 from loralab.tools.evaluation import evaluate_run

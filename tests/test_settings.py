@@ -10,7 +10,9 @@ from pathlib import Path
 import pytest
 import torch
 import yaml
-from conftest import CONFIG_DIR, compose_train_config, run_in_process
+from helpers.entry_points import run_in_process
+from helpers.paths import CONFIG_DIR
+from helpers.train_configs import compose_train_config
 from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
 from hydra.errors import ConfigCompositionException

@@ -10,7 +10,9 @@ import subprocess
 import sys
 
 import pytest
-from conftest import PROJECT_ROOT, compose_train_config, tiny_run_overrides, write_tiny_data
+from helpers.paths import PROJECT_ROOT
+from helpers.tiny_data import write_tiny_data
+from helpers.train_configs import compose_train_config, tiny_run_overrides
 from omegaconf import OmegaConf
 
 from loralab.runs.run_lock import LOCK_FILE

@@ -6,7 +6,10 @@ import sys
 
 import pytest
 import torch
-from conftest import PROJECT_ROOT, compose_train_config, tiny_run_overrides
+from helpers.messages import naming
+from helpers.paths import PROJECT_ROOT
+from helpers.tiny_data import assert_learned
+from helpers.train_configs import compose_train_config, tiny_run_overrides
 from hydra.utils import instantiate
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
@@ -79,7 +82,9 @@ def test_optimizer_presets_train(tiny_data_dir, tmp_path, optim):
     if optim == "lab_sgd":
         overrides.remove("optim.optimizer.lr=0.03")
     metrics = train(compose_train_config(tmp_path / "run", overrides))
-    assert metrics["epochs"] == 1 and metrics["test/acc"] >= 0.5
+    assert metrics["epochs"] == 1
+    # The lab's SGD takes a dozen steps in this epoch: it learns less than AdamW, but more than a blind guess.
+    assert_learned(metrics, margin=0.03 if optim == "adamw" else 0.01)
 
 
 @pytest.mark.parametrize("optim", ["adamw", "adamw_warmup"])
@@ -140,7 +145,7 @@ def test_train_py_entry_point(tiny_data_dir, tmp_path):
 
 def test_a_required_key_left_unset_is_named(tiny_data_dir, tmp_path):
     overrides = tiny_run_overrides(tiny_data_dir) + ["experiment=imdb_lora"]
-    with pytest.raises(ValueError, match=r"^model.pretrained must be set .*add model.pretrained=<value>"):
+    with pytest.raises(ValueError, match=naming("model.pretrained=<value>")):
         train(compose_train_config(tmp_path / "run", overrides))
 
 

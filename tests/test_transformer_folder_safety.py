@@ -14,21 +14,11 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import (
-    FILLER,
-    NEGATIVE,
-    POSITIVE,
-    TOPICS,
-    assert_refused,
-    compose_train_config,
-    edit_json,
-    quiet_run_overrides,
-    run_entry_point,
-    run_in_process,
-    save_tiny_distilbert,
-    tiny_run_overrides,
-    write_tiny_data,
-)
+from helpers.entry_points import assert_refused, run_entry_point, run_in_process
+from helpers.run_folders import edit_json
+from helpers.tiny_backbone import save_tiny_distilbert
+from helpers.tiny_data import FILLER, NEGATIVE, POSITIVE, TOPICS, write_tiny_data
+from helpers.train_configs import compose_train_config, quiet_run_overrides, tiny_run_overrides
 from safetensors.torch import load_file, save_file
 
 from loralab import api

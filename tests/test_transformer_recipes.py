@@ -2,7 +2,8 @@
 BERT-family folder, early stopping as a callbacks option, and the transformer defaults."""
 
 import torch
-from conftest import compose_train_config, save_tiny_distilbert, tiny_run_overrides
+from helpers.tiny_backbone import save_tiny_distilbert
+from helpers.train_configs import compose_train_config, tiny_run_overrides
 from safetensors.torch import load_file
 
 from loralab.models.hf_classifier import build_hf_classifier

@@ -25,6 +25,7 @@ from torch import nn
 
 from loralab.configs import CONFIG_DIR
 from loralab.data import TextClassificationDataModule
+from loralab.quiet_console import filter_third_party_noise
 from loralab.runs.open_run import open_run
 from loralab.settings import settings_of
 from loralab.tools.prediction import label_texts
@@ -55,6 +56,7 @@ def load_run(run_dir: str | Path, base: str | Path | None = None) -> TrainedRun:
     """The model, tokenizer and label names of a run folder (``outputs/...`` or a sweep's job),
     rebuilt as ``predict.py`` does: from plain values, never running code the folder names.
     ``base``: the base of a run moved away from it (checked by sha256)."""
+    filter_third_party_noise()
     run_dir = Path(run_dir).resolve()
     run = open_run(run_dir, base)
     return TrainedRun(run_dir, run.net, run.tokenizer, run.label_names, run.description)
@@ -79,6 +81,7 @@ def build_datamodule(*overrides: str) -> TextClassificationDataModule:
 def build_model(*overrides: str, datamodule: TextClassificationDataModule | None = None) -> nn.Module:
     """The network ``train.py`` would train, LoRA-wrapped when ``model=`` has LoRA. Its size depends
     on the tokenizer, so it takes the DataModule (built from the same overrides when not given)."""
+    filter_third_party_noise()
     cfg = compose_config(*overrides)
     datamodule = datamodule or components.build_datamodule(cfg)
     model = settings_of(cfg).model
@@ -88,6 +91,7 @@ def build_model(*overrides: str, datamodule: TextClassificationDataModule | None
 def train(*overrides: str, output_dir: str | Path) -> dict:
     """``python train.py <overrides>`` into ``output_dir``; returns the run's metrics. The folder
     is a run folder like any other: ``load_run``, ``eval.py`` and ``predict.py`` open it."""
+    filter_third_party_noise()
     cfg = compose_config(*overrides, output_dir=output_dir)
     saved_overrides = Path(cfg.paths.output_dir) / ".hydra" / "overrides.yaml"
     saved_overrides.parent.mkdir(parents=True, exist_ok=True)

@@ -5,7 +5,6 @@ configs shipped in the package, so they work from any folder."""
 
 from __future__ import annotations
 
-import inspect
 import json
 import sys
 from pathlib import Path
@@ -17,24 +16,27 @@ from omegaconf import DictConfig
 
 from loralab.cli_errors import run_cli
 from loralab.configs import CONFIG_DIR
+from loralab.overrides import override_key, override_value
+from loralab.quiet_console import filter_third_party_noise
 from loralab.runs.open_run import take_base_argument
 from loralab.runs.resume import resume_arguments
 from loralab.terminal_text import escaped
 from loralab.tools.run_arguments import (
-    FORCE,
+    SPLITS,
     ArgumentError,
+    eval_parser,
+    export_parser,
     export_target,
     finished_run_folder,
     loading_the_run,
-    split_options,
+    predict_parser,
 )
 from loralab.training.run_report import size_text
-
-SPLITS = ("test", "val", "train")
 
 
 @hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="train")
 def _train_job(cfg: DictConfig) -> float | None:
+    filter_third_party_noise()  # here, not in train(): a launcher's worker process runs only this
     from loralab.sweeps.jobs import train_or_record_failure
     from loralab.training.experiment import train as train_run
 
@@ -53,52 +55,43 @@ def train() -> None:
 
 
 def evaluate() -> None:
-    """Evaluate a finished run: ``python eval.py <run folder> [data=ag_news] [split=test|val|train] [--force]
-    [model.pretrained=<base>] [key=value ...]``.
+    """``loralab-eval`` (``python eval.py``): evaluate a finished run; ``--help`` lists the arguments.
 
     The run's model is rebuilt from its folder's ``run_config.json`` (plain values; base + adapter for
-    LoRA runs, loaded without pickle); nothing in the folder is instantiated or run. The other arguments
-    are Hydra overrides of the data, on the run's own data settings and loralab's ``conf/``. The metrics
-    are printed and written to ``<run>/eval/<data>_<split>.json``; an existing file is kept unless
-    ``--force``. ``model.pretrained=<path>`` names the base of a run moved away from it (checked by sha256).
+    LoRA runs, loaded without pickle); nothing in the folder is instantiated or run. The overrides apply
+    to the run's own data settings and loralab's ``conf/``.
     """
-    from loralab.tools.evaluation import evaluate_run
+    filter_third_party_noise()
+    parser = eval_parser()
+    arguments = parser.parse_intermixed_args()
+    splits = [override_value(o) for o in arguments.overrides if override_key(o) == "split"]
+    split = splits[-1] if splits else "test"
+    if split not in SPLITS:
+        parser.error(f"split={split} is not a split; use one of {', '.join(SPLITS)}")
+    overrides = [o for o in arguments.overrides if override_key(o) != "split"]
 
     def main() -> None:
-        _usage_unless(len(sys.argv) >= 2, evaluate)
-        args, options = split_options(sys.argv[2:])
-        run_dir = finished_run_folder(sys.argv[1])
-        splits = [a.split("=", 1)[1] for a in args if a.startswith("split=")]
-        split = splits[-1] if splits else "test"
-        if split not in SPLITS:
-            raise ArgumentError(f"split={split} is not a split; use one of {', '.join(SPLITS)}")
-        overrides = [a for a in args if not a.startswith("split=")]
-        malformed = [a for a in overrides if "=" not in a]
-        if malformed:
-            raise ArgumentError(f"{malformed[0]!r} is not an override; write key=value (e.g. data=ag_news)")
-        metrics = loading_the_run(
-            run_dir, lambda: evaluate_run(run_dir, CONFIG_DIR, overrides, split, FORCE in options)
-        )
+        from loralab.tools.evaluation import evaluate_run  # Lightning and transformers: not for --help
+
+        run_dir = finished_run_folder(arguments.run)
+        metrics = loading_the_run(run_dir, lambda: evaluate_run(run_dir, CONFIG_DIR, overrides, split, arguments.force))
         print(json.dumps(metrics, indent=2, sort_keys=True))
 
     run_cli(main)
 
 
 def predict() -> None:
-    """Label texts with a finished run: ``python predict.py <run folder> [model.pretrained=<base>] "text" ...``
-    (or one text per line on stdin).
-
-    Prints one line per text: the label name, its probability, and the start of the text.
-    ``model.pretrained=<path>`` names the base of a run moved away from it (checked by sha256).
-    """
-    from loralab.tools.prediction import predict_texts
+    """``loralab-predict`` (``python predict.py``): label texts with a finished run; ``--help`` lists
+    the arguments."""
+    filter_third_party_noise()
+    base, args = take_base_argument(sys.argv[1:])
+    arguments = predict_parser().parse_intermixed_args(args)
 
     def main() -> None:
-        _usage_unless(len(sys.argv) >= 2, predict)
-        base, args = take_base_argument(sys.argv[2:])
-        args, _ = split_options(args, known=())
-        run_dir = finished_run_folder(sys.argv[1])
-        texts = _texts_to_label(args)
+        from loralab.tools.prediction import predict_texts  # Lightning and transformers: not for --help
+
+        run_dir = finished_run_folder(arguments.run)
+        texts = _texts_to_label(arguments.texts)
         predictions = loading_the_run(run_dir, lambda: predict_texts(run_dir, texts, base=base))
         for text, (label, probability) in zip(texts, predictions):
             snippet = text if len(text) <= 60 else text[:57] + "..."
@@ -109,27 +102,22 @@ def predict() -> None:
 
 
 def export() -> None:
-    """Merge a run's LoRA adapter into its base: ``python export.py <run folder> <output folder> [--force]
-    [model.pretrained=<base>]``.
+    """``loralab-export`` (``python export.py``): merge a run's LoRA adapter into its base; ``--help``
+    lists the arguments.
 
-    Transformer runs give a Hugging Face folder (``from_pretrained`` loads it, no PEFT needed);
-    TextClassifier runs give ``model.safetensors`` + ``vocab.json``. The output folder must be new or
-    empty (``--force`` replaces what it holds) and outside the run folder. The model is written to a
-    temporary folder beside it and moved into place when whole: a failure leaves nothing behind.
-    ``model.pretrained=<path>`` names the base of a run moved away from it (checked by sha256).
+    The output folder must be new or empty (``--force`` replaces what it holds) and outside the run
+    folder. The model is written to a temporary folder beside it and moved into place when whole: a
+    failure leaves nothing behind.
     """
-    from loralab.tools.merged_export import export_into
+    filter_third_party_noise()
+    base, args = take_base_argument(sys.argv[1:])
+    arguments = export_parser().parse_intermixed_args(args)
 
     def main() -> None:
-        _usage_unless(len(sys.argv) >= 2, export)
-        base, args = take_base_argument(sys.argv[1:])
-        args, options = split_options(args)
-        if len(args) != 2:
-            raise ArgumentError(
-                f"export.py takes a run folder and an output folder, got {len(args)} argument(s); see --help"
-            )
-        run_dir = finished_run_folder(args[0])
-        out_dir = export_target(run_dir, args[1], FORCE in options)
+        from loralab.tools.merged_export import export_into  # Lightning and transformers: not for --help
+
+        run_dir = finished_run_folder(arguments.run)
+        out_dir = export_target(run_dir, arguments.output, arguments.force)
         loading_the_run(run_dir, lambda: export_into(run_dir, out_dir, base))
         print(export_report(out_dir))
 
@@ -164,8 +152,3 @@ def _texts_to_label(args: list[str]) -> list[str]:
     if not texts:
         raise ArgumentError("stdin held no text (only empty lines); pipe one text per line, or pass texts as arguments")
     return texts
-
-
-def _usage_unless(arguments_ok: bool, command) -> None:
-    if not arguments_ok or sys.argv[1] in ("-h", "--help"):
-        raise SystemExit(inspect.cleandoc(command.__doc__))

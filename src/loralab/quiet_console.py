@@ -1,7 +1,9 @@
 """Silence third-party console lines that tell a loralab user nothing, each at its source.
 
 Each filter names the module that emits the line and the line itself, so every other warning and
-log record of the same library still shows. Installed when ``loralab`` is imported.
+log record of the same library still shows. Installed by the entry points (``train.py``,
+``eval.py``, ``predict.py``, ``export.py``, the ``loralab-*`` commands) and by the ``loralab.api``
+functions that train or load a model; ``import loralab`` leaves the warning filters alone.
 """
 
 from __future__ import annotations

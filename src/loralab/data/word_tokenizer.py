@@ -37,6 +37,7 @@ def _tokenizer_from_vocabulary(path: Path) -> Tokenizer:
     """The tokenizer of a saved ``vocab.json``, rebuilt from its word list alone: the file is a
     whole ``tokenizers`` pipeline, and one from a handed-over folder could chain normalizers that
     grow a text until memory runs out. Only the words and their ids are taken from it."""
+
     def damaged(problem: str) -> RunFolderError:
         return RunFolderError(f"{escaped(path)}: {problem}; the vocabulary is damaged or not loralab's")
 

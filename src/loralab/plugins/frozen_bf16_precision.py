@@ -46,8 +46,8 @@ class FrozenBF16Precision(Precision):
         # nn.Module.compile sets _compiled_call_impl (no public accessor)
         if any(getattr(submodule, "_compiled_call_impl", None) is not None for submodule in module.modules()):
             log.warning(
-                "trainer=gpu_bf16_base with model.compile=true ran 4x slower than either alone on an H200 (758 against "
-                "2,783 and 3,809 samples/s in one process, DistilBERT LoRA, batch 256); drop one of them"
+                "trainer=gpu_bf16_base with model.compile=true trains slower than either alone (docs/performance.md); "
+                "drop one of them"
             )
         for submodule in module.modules():
             own = [p for p in submodule.parameters(recurse=False) if p.is_floating_point()]

@@ -1,24 +1,99 @@
-"""What eval.py, predict.py and export.py check of their arguments before loading anything: a run
-folder that is there and finished, options they know, an output that overwrites nothing unless
-``--force`` says so; and a damaged file of the run as one line, whatever the library raised."""
+"""What eval.py, predict.py and export.py accept and check before loading anything: their command
+lines (argparse: ``--help`` lists the arguments, a malformed one is one line and exit code 2), a run
+folder that is there and finished, an output that overwrites nothing unless ``--force`` says so;
+and a damaged file of the run as one line, whatever the library raised."""
 
 from __future__ import annotations
 
+import argparse
 import os
-import re
+import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import TypeVar
+from typing import NoReturn, TypeVar
 
 from loralab.cli_errors import first_line, is_user_error
 from loralab.files.run_files import METRICS_FILE
+from loralab.terminal_text import escaped
 
 T = TypeVar("T")
 FORCE = "--force"
 
 
+SPLITS = ("test", "val", "train")
+BASE_HELP = "model.pretrained=<base>: the base of a run moved away from it (checked by sha256)"
+
+
 class ArgumentError(ValueError):
     """A command-line argument that cannot be used."""
+
+
+class ToolParser(argparse.ArgumentParser):
+    """argparse with one error line (``error: ...; see <prog> --help``) instead of the usage block,
+    and no abbreviated options (``--forc`` is not ``--force``)."""
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(allow_abbrev=False, **kwargs)
+
+    def error(self, message: str) -> NoReturn:
+        print(f"error: {escaped(message)}; see {self.prog} --help", file=sys.stderr)
+        raise SystemExit(2)
+
+
+def _override(text: str) -> str:
+    if "=" not in text or text.startswith("="):
+        raise argparse.ArgumentTypeError(f"{text!r} is not an override; write key=value (e.g. data=ag_news)")
+    return text
+
+
+def _run_folder(parser: ToolParser) -> None:
+    parser.add_argument("run", metavar="RUN_FOLDER", help="a finished run's folder (outputs/<task>/<time>)")
+
+
+def eval_parser() -> ToolParser:
+    parser = ToolParser(
+        description="Evaluate a finished run on a split of its data (or other data) and write "
+        "<run>/eval/<data>_<split>.json. The model is rebuilt from run_config.json; nothing in the folder runs.",
+    )
+    _run_folder(parser)
+    parser.add_argument(
+        "overrides",
+        nargs="*",
+        default=[],
+        type=_override,
+        metavar="KEY=VALUE",
+        help=f"split=test|val|train (default test), data=<name>, data.* and paths.* overrides; {BASE_HELP}",
+    )
+    parser.add_argument("--force", action="store_true", help="overwrite an existing result file")
+    return parser
+
+
+def predict_parser() -> ToolParser:
+    parser = ToolParser(
+        description="Label texts with a finished run: one line per text with the label, its probability "
+        "and the start of the text.",
+    )
+    _run_folder(parser)
+    parser.add_argument(
+        "texts",
+        nargs="*",
+        default=[],
+        metavar="TEXT",
+        help=f"texts to label (none: one per line on stdin); {BASE_HELP}",
+    )
+    return parser
+
+
+def export_parser() -> ToolParser:
+    parser = ToolParser(
+        description="Merge a run's LoRA adapter into its base: a Hugging Face folder for transformer runs, "
+        "model.safetensors + vocab.json for TextClassifier runs.",
+        epilog=BASE_HELP,
+    )
+    _run_folder(parser)
+    parser.add_argument("output", metavar="OUTPUT_FOLDER", help="a new or empty folder outside the run")
+    parser.add_argument("--force", action="store_true", help="replace the files of a folder that is not empty")
+    return parser
 
 
 def finished_run_folder(path: str) -> Path:
@@ -36,15 +111,6 @@ def finished_run_folder(path: str) -> Path:
             "pass a finished run's folder (or resume=<folder> to finish it)"
         )
     return run_dir
-
-
-def split_options(args: list[str], known: tuple[str, ...] = (FORCE,)) -> tuple[list[str], set[str]]:
-    """``args`` without the ``--options``, and the options; an option not in ``known`` is refused."""
-    options = {a for a in args if re.fullmatch(r"--[\w-]+", a)}  # "--great film" is a text, not an option
-    unknown = sorted(options - set(known))
-    if unknown:
-        raise ArgumentError(f"unknown option {unknown[0]}; the options are {', '.join(known) or 'none'} (see --help)")
-    return [a for a in args if a not in options], options
 
 
 def refuse_overwrite(path: Path, force: bool) -> None:
