@@ -1,7 +1,7 @@
 """``model``: one class per model family, each with its tokenizer, network and optional LoRA.
 
 The family is the class: ``conf/model/textclassifier.yaml`` composes :class:`TextClassifierModel`,
-the transformer options compose :class:`TransformerModel`, and ``models/from_config.py`` builds
+the transformer options compose :class:`TransformerModel`, and ``training/model_builders.py`` builds
 each with loralab's own builders. ``net`` holds what rebuilds the network, which a finished run
 records in ``run_config.json``; what only training needs (a base to start from, a GloVe file,
 compiling) sits beside it.
