@@ -50,7 +50,7 @@ def adapter_loading(run: dict) -> list[str]:
             "",
             'run = "path/to/run"  # the run folder: this adapter folder\'s parent',
             _labels_line(run),
-            "base = AutoModelForSequenceClassification.from_pretrained(",
+            "base = AutoModelForSequenceClassification.from_pretrained(  # a new head: the adapter holds the trained one",
             f"    {backbone}",
             "    id2label=dict(enumerate(labels)),",
             "    label2id={name: i for i, name in enumerate(labels)},",
