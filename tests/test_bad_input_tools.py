@@ -92,7 +92,7 @@ def test_help_lists_each_argument(monkeypatch, capsys, script, arguments):
 def test_export_writes_a_new_folder_and_replaces_one_only_with_force(finished, tmp_path, monkeypatch, capsys):
     out = tmp_path / "merged"
     assert command("export.py", [finished, out], monkeypatch, capsys)[0] == 0
-    assert sorted(p.name for p in out.iterdir()) == ["model.safetensors", "vocab.json"]
+    assert sorted(p.name for p in out.iterdir()) == ["README.md", "model.safetensors", "vocab.json"]  # the card too
     first = (out / "model.safetensors").read_bytes()
     (out / "notes.txt").write_text("mine")
     code, err, _ = command("export.py", [finished, out], monkeypatch, capsys)

@@ -105,9 +105,12 @@ def export() -> None:
     """``loralab-export`` (``python export.py``): merge a run's LoRA adapter into its base; ``--help``
     lists the arguments.
 
-    The output folder must be new or empty (``--force`` replaces what it holds) and outside the run
-    folder. The model is written to a temporary folder beside it and moved into place when whole: a
-    failure leaves nothing behind.
+    Transformer runs give a Hugging Face folder (``pipeline`` and ``from_pretrained`` load it, with
+    the run's label names, no PEFT needed); TextClassifier runs give ``model.safetensors`` +
+    ``vocab.json``, which plain torch loads. Both get a model card, ``README.md``. The output folder
+    must be new or empty (``--force`` replaces what it holds) and outside the run folder. The model
+    is written to a temporary folder beside it and moved into place when whole: a failure leaves
+    nothing behind.
     """
     filter_third_party_noise()
     base, args = take_base_argument(sys.argv[1:])
@@ -125,17 +128,21 @@ def export() -> None:
 
 
 def export_report(out_dir: Path) -> str:
-    """What the export wrote, file by file with sizes, and how to load it."""
+    """What the export wrote, file by file with sizes, how to load it, and where its model card is."""
+    from loralab.runs.model_card import CARD_FILE
+
     lines = [f"merged model written to {out_dir}:"]
     lines += [
         f"  {path.relative_to(out_dir)}  {size_text(path.stat().st_size)}"
         for path in sorted(out_dir.rglob("*"))
-        if path.is_file()
+        if path.is_file() and path.relative_to(out_dir) != Path(CARD_FILE)
     ]
     if (out_dir / "config.json").is_file():
-        lines.append(f"load it with transformers: AutoModelForSequenceClassification.from_pretrained('{out_dir}')")
+        lines.append(f"load it with transformers: pipeline('text-classification', model='{out_dir}')")
     else:
         lines.append(f"use it as a base: python train.py +model.pretrained={out_dir}")
+    if (out_dir / CARD_FILE).is_file():
+        lines.append(f"its model card, {CARD_FILE}: data, test metrics, and the code that loads it")
     return "\n".join(lines)
 
 

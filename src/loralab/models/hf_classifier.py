@@ -73,4 +73,8 @@ def apply_peft_lora(model: nn.Module, settings: LoraSettings) -> nn.Module:
         )
     embeddings = [] if settings.freeze_embeddings else ["word_embeddings"]
     config = peft_lora_config(settings, task_type=TaskType.SEQ_CLS, extra_modules_to_save=embeddings)
-    return get_peft_model(model, config)
+    model = get_peft_model(model, config)
+    # SEQ_CLS makes PEFT append its head names (classifier, score) to ours: each is kept once, so the
+    # saved adapter_config.json lists no module twice. The wrapped modules are the same either way.
+    config.modules_to_save = list(dict.fromkeys(config.modules_to_save))
+    return model

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from torch import nn
 
-from loralab.atomic_files import atomic_write_json, atomic_write_text
+from loralab.atomic_files import atomic_write_json
 
 PEFT_WEIGHTS = "adapter_model.safetensors"
 PEFT_CONFIG = "adapter_config.json"
@@ -27,17 +27,16 @@ def is_peft_model(model: nn.Module) -> bool:
 
 def save_peft_adapter(model: nn.Module, folder: Path, base_path: str | None) -> int:
     """``save_pretrained`` into a temporary folder renamed into place, so a kill leaves no half
-    adapter. PEFT's ``base_model_name_or_path`` becomes ``base_path`` (relative to the run folder)."""
+    adapter. PEFT's ``base_model_name_or_path`` becomes ``base_path`` (relative to the run folder).
+    PEFT's ``README.md`` is an empty template: it is dropped, and the run's card
+    (``runs/model_card.py``) is written in its place once the test metrics are known."""
     folder.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{folder.name}."))
     try:
         model.save_pretrained(staging)
         config = json.loads((staging / PEFT_CONFIG).read_text())
-        absolute = config.get("base_model_name_or_path")
         config["base_model_name_or_path"] = base_path
-        card = staging / PEFT_CARD
-        if absolute and base_path and card.is_file():  # PEFT's model card names the base too
-            atomic_write_text(card, card.read_text(encoding="utf-8").replace(absolute, base_path))
+        (staging / PEFT_CARD).unlink(missing_ok=True)
         atomic_write_json(staging / PEFT_CONFIG, config)
         if folder.exists():
             shutil.rmtree(folder)

@@ -14,6 +14,7 @@ from omegaconf import DictConfig
 from loralab.atomic_files import atomic_write_json
 from loralab.files.run_files import METRICS_FILE
 from loralab.models.parameters import count_parameters
+from loralab.runs.model_card import write_adapter_card
 from loralab.runs.resume import check_checkpoint
 from loralab.runs.run_info import write_run_info
 from loralab.runs.run_lock import run_folder_lock
@@ -78,6 +79,7 @@ def _train_in_folder(cfg: DictConfig, output_dir: Path) -> dict:
             "world_size": trainer.world_size,
         }
     )
+    write_adapter_card(output_dir, metrics)  # a PEFT run's adapter/README.md; metrics.json stays the last file
     atomic_write_json(output_dir / METRICS_FILE, metrics)
     log_hparams_with_metrics(trainer, cfg, metrics)
     wrote_tensorboard = any(isinstance(logger, TensorBoardLogger) for logger in trainer.loggers)
