@@ -179,6 +179,13 @@ def test_a_value_out_of_range_is_refused_naming_key_value_and_what_is_allowed(tm
     assert "\n" not in message
 
 
+def test_a_key_added_with_plus_is_refused_except_on_the_trainer(tmp_path):
+    with pytest.raises(ConfigValueError) as refused:
+        settings_of(compose_train_config(tmp_path, [LORA, "+model.lora.rnk=4"]))
+    assert str(refused.value).startswith("model.lora.rnk=4 is not allowed") and "rank" in str(refused.value)
+    settings_of(compose_train_config(tmp_path, ["+trainer.max_time=00:00:10:00"]))
+
+
 def test_every_typed_node_of_the_default_config_is_a_settings_object(tmp_path):
     settings = settings_of(compose_train_config(tmp_path, [LORA]))
     for node in TYPED_NODES:

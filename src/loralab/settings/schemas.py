@@ -7,6 +7,7 @@ composition, naming the key.
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from hydra.core.config_store import ConfigStore
@@ -59,4 +60,22 @@ def settings_of(cfg: DictConfig) -> RunSettings:
         raise ConfigValueError(
             "", str(key), "<unresolved>", f"fix the value or its interpolation ({message})"
         ) from None
+    for node in nodes.values():
+        _refuse_added_keys(node)
     return RunSettings(**top, **nodes, logger=cfg.get("logger"), callbacks=cfg.get("callbacks"))
+
+
+def _refuse_added_keys(settings: Any) -> None:
+    """A key added with ``+`` to a loralab node (``+model.lora.rnk=4``) would be set beside the
+    fields and ignored; only the trainer takes arguments loralab does not type (Lightning checks them)."""
+    if not dataclasses.is_dataclass(settings):
+        return
+    fields = {field.name for field in dataclasses.fields(settings)}
+    if not isinstance(settings, TrainerSettings):
+        for key in sorted(set(vars(settings)) - fields):
+            known = ", ".join(sorted(name for name in fields if not name.startswith("_")))
+            raise ConfigValueError(
+                type(settings).config_key, key, getattr(settings, key), f"not a key here; use one of {known}"
+            )
+    for name in fields:
+        _refuse_added_keys(getattr(settings, name))
