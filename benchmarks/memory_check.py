@@ -11,8 +11,10 @@ from report import print_table
 from step_timing import CUDA, with_peak_memory
 from synthetic_distilbert import LAB_MAX_LENGTH, SPECIAL_TOKENS
 
-from loralab.instantiate import instantiate
+from loralab.data import TextClassificationDataModule
+from loralab.settings import settings_of
 from loralab.training.components import build_module, build_trainer
+from loralab.training.model_builders import build_tokenizer
 
 MEMORY_BATCH, MEMORY_STEPS = 32, 3
 
@@ -33,7 +35,8 @@ def memory_row(bench: Bench, model_overrides: list[str], levers: tuple[str, ...]
     """A few loralab training steps at batch 32 x 512 tokens; the DataModule is never set up, it only
     supplies the tokenizer and the class count that the model is built with."""
     cfg = bench.loralab_config(model_overrides, *levers, max_steps=MEMORY_STEPS)
-    module = build_module(cfg, instantiate(cfg.data, tokenizer=instantiate(cfg.model.tokenizer)))
+    settings = settings_of(cfg)
+    module = build_module(cfg, TextClassificationDataModule(settings.data, build_tokenizer(settings.model, settings.data)))
     trainable = sum(p.numel() for p in module.parameters() if p.requires_grad)
     loader = torch.utils.data.DataLoader(
         fixed_length_batches(len(bench.tokenizer), MEMORY_STEPS), batch_size=MEMORY_BATCH

@@ -255,7 +255,7 @@ def _huge_header(run):
 
 def _huge_width(run):
     edit_json(run / "run_config.json", lambda c: c["net"].update(hidden_dim=10**9))
-    return ["run_config.json", "key net.hidden_dim", "not an integer from 1 to 65536"]
+    return ["run_config.json", "key net.hidden_dim", "1000000000", "from 1 to 65536"]
 
 
 def _width_unlike_the_weights(run):

@@ -186,6 +186,17 @@ def test_a_key_added_with_plus_is_refused_except_on_the_trainer(tmp_path):
     settings_of(compose_train_config(tmp_path, ["+trainer.max_time=00:00:10:00"]))
 
 
+def test_trainer_defaults_are_lightnings():
+    from lightning.pytorch import Trainer
+
+    from loralab.settings.trainer import TrainerSettings
+
+    parameters = inspect.signature(Trainer.__init__).parameters
+    for field in dataclasses.fields(TrainerSettings):
+        if not field.name.startswith("_"):
+            assert field.default == parameters[field.name].default, field.name
+
+
 def test_every_typed_node_of_the_default_config_is_a_settings_object(tmp_path):
     settings = settings_of(compose_train_config(tmp_path, [LORA]))
     for node in TYPED_NODES:

@@ -40,7 +40,7 @@ def run_train(args, tmp_path, timeout=600):
     )
 
 
-RANK_0_FAILURE = "failed: ConfigValueError: model.lora.rank=0 is not allowed: use an integer >= 1"
+RANK_0_FAILURE = "failed: ConfigValueError: model.lora.rank=0 is not allowed: use an integer from 1 to 4096"
 
 
 @pytest.fixture(scope="module")

@@ -111,14 +111,12 @@ def test_adapter_save_load_round_trip_gives_identical_logits(tmp_path):
     base = TextClassifier(vocab_size=40, num_classes=2, embed_dim=12, hidden_dim=6)
     save_file(base.state_dict(), str(tmp_path / "base.safetensors"))
     (tmp_path / "vocab.json").write_text("{}")
-    lora = {"rank": 2, "alpha": 4, "target_modules": ["fc1", "embedding"], "modules_to_save": ["fc2"]}
+    lora = LoraSettings(target_modules=["fc1", "embedding"], rank=2, alpha=4, modules_to_save=["fc2"])
 
     def fresh():
         model = TextClassifier(vocab_size=40, num_classes=2, embed_dim=12, hidden_dim=6)
         model.load_state_dict(load_file(tmp_path / "base.safetensors"))
-        return apply_lora(
-            model, LoraSettings(target_modules=lora["target_modules"], rank=2, alpha=4, modules_to_save=["fc2"])
-        )
+        return apply_lora(model, lora)
 
     trained = fresh()
     with torch.no_grad():

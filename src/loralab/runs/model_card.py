@@ -52,9 +52,9 @@ def backbone_name(run: dict) -> str:
 
 def _dataset(run: dict) -> tuple[str, str | None]:
     """The data set's name, and its Hub id when the run used the named data set (not a file of its own)."""
-    data = run.get("data") or {}
-    name = str(data.get("name") or "custom")
-    hub_id = data.get("hub_id") if not data.get("path") and isinstance(data.get("hub_id"), str) else None
+    data = run["data"]
+    name = data.name
+    hub_id = data.hub_id if not data.path else None
     return name, hub_id
 
 

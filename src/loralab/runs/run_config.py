@@ -24,6 +24,7 @@ from omegaconf.errors import OmegaConfBaseException
 from loralab.atomic_files import atomic_write_json
 from loralab.files.safe_paths import RunFolderError, folder_file, read_json_capped
 from loralab.settings import ConfigValueError, DataSettings, LoraSettings, TextClassifierNet, TransformerNet
+from loralab.settings.data import CLASS_LIMIT, LABEL_NAME_LIMIT
 from loralab.terminal_text import escaped
 
 RUN_CONFIG_FILE = "run_config.json"
@@ -220,12 +221,13 @@ def read_run_config(run_dir: str | Path) -> dict:
     data = read_settings(
         DataSettings, dict(config["data"], cache_dir=".") if isinstance(config["data"], dict) else None, path, "data"
     )
-    if config["num_classes"] != data.num_classes:
-        raise _fail(
-            path, "num_classes", f"is {_show(config['num_classes'])}, but data.num_classes is {data.num_classes}"
-        )
-    if config["label_names"] != data.names():
-        raise _fail(path, "label_names", f"are {_show(config['label_names'])}, not the names data.label_names gives")
+    classes, names = config["num_classes"], config["label_names"]
+    if not isinstance(classes, int) or isinstance(classes, bool) or not 1 <= classes <= CLASS_LIMIT:
+        raise _fail(path, "num_classes", f"is {_show(classes)}, not an integer from 1 to {CLASS_LIMIT}")
+    if not isinstance(names, list) or not all(isinstance(n, str) and len(n) <= LABEL_NAME_LIMIT for n in names):
+        raise _fail(path, "label_names", f"must be a list of names of at most {LABEL_NAME_LIMIT} characters")
+    if len(names) != classes:
+        raise _fail(path, "label_names", f"has {len(names)} names for {classes} classes")
     net = read_settings(NET_SETTINGS[family], config["net"], path, "net")
     _check_section(path, config["tokenizer"], "tokenizer", TOKENIZERS[family])
     _check_section(path, config["base"], "base", BASES[family], optional=True)

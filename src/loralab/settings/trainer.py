@@ -1,29 +1,20 @@
 """``trainer``: the Lightning Trainer keys loralab's configs set, typed; any other Trainer argument
 can still be added (``+trainer.<argument>=<value>``) and Lightning checks it.
 
-A default is Lightning's own (read from ``Trainer.__init__``), so a key the YAML leaves out
-behaves as if it were not there.
+Each default is Lightning's own (tests/test_settings.py compares them with ``Trainer.__init__``),
+so a key the YAML leaves out behaves as if it were not there. Lightning is not imported here:
+composing a config stays light.
 """
 
 from __future__ import annotations
 
-import inspect
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, ClassVar
-
-from lightning.pytorch import Trainer
 
 from loralab.settings.checks import is_int, is_number, require, require_int
 
-_LIGHTNING = inspect.signature(Trainer.__init__).parameters
 ACCELERATORS = ("auto", "cpu", "gpu", "cuda", "mps", "tpu", "hpu")
 PRECISIONS = ("32-true", "32", "16-mixed", "bf16-mixed", "16-true", "bf16-true", "64-true", "64", "16", "bf16")
-
-
-def lightning(name: str) -> Any:
-    """Lightning's default for Trainer argument ``name``, as a dataclass default."""
-    default = _LIGHTNING[name].default
-    return field(default_factory=lambda: default) if isinstance(default, (list, dict)) else default
 
 
 def _batches(value: Any) -> bool:
@@ -44,37 +35,39 @@ class TrainerSettings:
     config_key: ClassVar[str] = "trainer"
 
     _target_: str = "lightning.pytorch.Trainer"
-    default_root_dir: str | None = lightning("default_root_dir")
-    max_epochs: int | None = lightning("max_epochs")
-    min_epochs: int | None = lightning("min_epochs")
-    max_steps: int = lightning("max_steps")
-    accelerator: str = lightning("accelerator")
-    devices: Any = lightning("devices")
-    num_nodes: int = lightning("num_nodes")
-    strategy: str = lightning("strategy")
-    sync_batchnorm: bool = lightning("sync_batchnorm")
-    precision: Any = lightning("precision")
-    log_every_n_steps: int | None = lightning("log_every_n_steps")
-    num_sanity_val_steps: int | None = lightning("num_sanity_val_steps")
-    deterministic: Any = lightning("deterministic")
-    gradient_clip_val: float | None = lightning("gradient_clip_val")
-    accumulate_grad_batches: int = lightning("accumulate_grad_batches")
-    check_val_every_n_epoch: int | None = lightning("check_val_every_n_epoch")
-    val_check_interval: Any = lightning("val_check_interval")
-    enable_progress_bar: bool | None = lightning("enable_progress_bar")
-    enable_model_summary: bool | None = lightning("enable_model_summary")
-    enable_checkpointing: bool | None = lightning("enable_checkpointing")
-    fast_dev_run: Any = lightning("fast_dev_run")
-    overfit_batches: Any = lightning("overfit_batches")
-    limit_train_batches: Any = lightning("limit_train_batches")
-    limit_val_batches: Any = lightning("limit_val_batches")
-    limit_test_batches: Any = lightning("limit_test_batches")
-    profiler: str | None = lightning("profiler")
-    detect_anomaly: bool = lightning("detect_anomaly")
-    plugins: Any = lightning("plugins")
+    default_root_dir: str | None = None
+    max_epochs: int | None = None
+    min_epochs: int | None = None
+    max_steps: int = -1
+    accelerator: str = "auto"
+    devices: Any = "auto"
+    num_nodes: int = 1
+    strategy: str = "auto"
+    sync_batchnorm: bool = False
+    precision: Any = None
+    log_every_n_steps: int | None = None
+    num_sanity_val_steps: int | None = None
+    deterministic: Any = None
+    gradient_clip_val: float | None = None
+    accumulate_grad_batches: int = 1
+    check_val_every_n_epoch: int | None = 1
+    val_check_interval: Any = None
+    enable_progress_bar: bool | None = None
+    enable_model_summary: bool | None = None
+    enable_checkpointing: bool | None = None
+    fast_dev_run: Any = False
+    overfit_batches: Any = 0.0
+    limit_train_batches: Any = None
+    limit_val_batches: Any = None
+    limit_test_batches: Any = None
+    profiler: str | None = None
+    detect_anomaly: bool = False
+    plugins: Any = None
 
     def __post_init__(self) -> None:
-        require_int(self, "max_epochs", 1, optional=True)
+        epochs = self.max_epochs
+        ok = epochs is None or (is_int(epochs) and (epochs >= 1 or epochs == -1))
+        require(ok, self, "max_epochs", "use an integer >= 1, -1 (no limit: trainer.max_steps ends the run) or null")
         require_int(self, "min_epochs", 0, optional=True)
         require_int(self, "max_steps", -1)
         require(self.accelerator in ACCELERATORS, self, "accelerator", f"use one of {', '.join(ACCELERATORS)}")
