@@ -40,6 +40,20 @@ DEEP_TEXT = """(() => {
 })()"""
 
 
+# Click every visible element matching a CSS selector, in the page and in every shadow root.
+CLICK_ALL = """((selector) => {
+  let clicked = 0;
+  const walk = (root) => {
+    for (const element of root.querySelectorAll(selector)) {
+      if (!element.checkVisibility || element.checkVisibility()) { element.click(); clicked += 1; }
+    }
+    for (const element of root.querySelectorAll("*")) if (element.shadowRoot) walk(element.shadowRoot);
+  };
+  walk(document);
+  return clicked;
+})"""
+
+
 def find_chromium() -> str | None:
     """The path of a Chromium (or Chrome) binary on PATH, or None."""
     return next((path for path in map(shutil.which, BROWSERS) if path), None)
@@ -97,6 +111,10 @@ class Page:
     def text(self) -> str:
         """Every text the page shows, shadow roots included, a line per text node."""
         return self.evaluate(DEEP_TEXT) or ""
+
+    def click_all(self, selector: str) -> int:
+        """Click every visible element that matches the CSS ``selector``, shadow roots included; how many."""
+        return self.evaluate(f"{CLICK_ALL}({json.dumps(selector)})")
 
     def wait_for_text(self, *needles: str, timeout: float = 30) -> str:
         """The page's text once it holds every one of ``needles`` (a client-side app draws late);
