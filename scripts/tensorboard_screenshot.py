@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import time
 from pathlib import Path
+from urllib.parse import quote
 
 from loralab.runs.headless_chromium import headless_page
 from loralab.runs.tensorboard_server import tensorboard_server
@@ -20,7 +21,7 @@ from loralab.runs.tensorboard_server import tensorboard_server
 READY_TEXT = {
     "custom_scalars": ["Matches"],
     "scalars": ["train/acc"],
-    "images": ["test/confusion_matrix"],
+    "images": ["tag:"],
     "text": ["run/summary"],
     "hparams": ["Hyperparameters", "Metrics"],
     "timeseries": ["Pinned"],
@@ -56,6 +57,7 @@ def main() -> None:
     parser.add_argument("--tabs", nargs="+", default=["custom_scalars", "images", "text"], choices=sorted(READY_TEXT))
     parser.add_argument("--size", default="1400,900", help="window width,height in pixels")
     parser.add_argument("--max-width", type=int, default=1100, help="scale each PNG down to this width")
+    parser.add_argument("--tag-filter", default="", help="show only the tags this regular expression finds")
     parser.add_argument("--min-runs", type=int, default=1, help="wait until TensorBoard lists this many runs")
     args = parser.parse_args()
     width, height = (int(n) for n in args.size.split(","))
@@ -64,7 +66,7 @@ def main() -> None:
         page.evaluate("localStorage.setItem('_ignoreYOutliers', 'false')")  # a setting kept in the browser
         for tab in args.tabs:
             page.goto("about:blank")
-            page.goto(f"{url}/#{tab}&_smoothingWeight=0")
+            page.goto(f"{url}/#{tab}&_smoothingWeight=0&tagFilter={quote(args.tag_filter)}")
             page.wait_for_text(*READY_TEXT[tab], timeout=60)
             time.sleep(SETTLE_SECONDS)
             if tab in CLICK:

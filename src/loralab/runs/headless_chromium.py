@@ -99,6 +99,11 @@ class Page:
                 raise BrowserError(f"{method}: {reply['error'].get('message')}")
             return reply.get("result", {})
 
+    def close_browser(self) -> None:
+        """Ask the browser to close itself (its helper processes with it)."""
+        with contextlib.suppress(BrowserError, OSError):
+            self._call("Browser.close", timeout=10)
+
     def goto(self, url: str) -> None:
         self._call("Page.navigate", {"url": url}, session=True)
 
@@ -150,7 +155,8 @@ def headless_page(width: int = 1400, height: int = 900, browser: str | None = No
         os.dup2(reading, 3)
         os.dup2(writing, 4)
 
-    with tempfile.TemporaryDirectory(prefix="chromium-") as profile:
+    # Its helper processes may still be writing the profile as the browser exits.
+    with tempfile.TemporaryDirectory(prefix="chromium-", ignore_cleanup_errors=True) as profile:
         process = subprocess.Popen(
             [
                 browser,
@@ -170,9 +176,13 @@ def headless_page(width: int = 1400, height: int = 900, browser: str | None = No
         )
         os.close(to_browser_r)
         os.close(from_browser_w)
+        page = None
         try:
-            yield Page(to_browser_w, from_browser_r, width, height)
+            page = Page(to_browser_w, from_browser_r, width, height)
+            yield page
         finally:
+            if page is not None:
+                page.close_browser()
             process.terminate()
             try:
                 process.wait(timeout=15)
