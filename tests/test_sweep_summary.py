@@ -13,8 +13,8 @@ import pytest
 from conftest import PROJECT_ROOT, compose_train_config, tiny_run_overrides, write_tiny_data
 from omegaconf import OmegaConf
 
-from loralab.runs.run_lock import LOCK_FILE
 from loralab.runs.headless_chromium import find_chromium, headless_page
+from loralab.runs.run_lock import LOCK_FILE
 from loralab.runs.tensorboard_server import get_json, tensorboard_server
 from loralab.sweeps.exit_status import failed_jobs_line
 from loralab.sweeps.job_folders import SWEEP_SIZE_VARIABLE, job_folder_name, sweep_size

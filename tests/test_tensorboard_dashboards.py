@@ -6,6 +6,7 @@ headless Chromium on a sweep and one of its runs: tests/test_sweep_summary.py.)"
 from __future__ import annotations
 
 import re
+
 import lightning as L
 import pytest
 import torch
@@ -111,12 +112,17 @@ def _logged_rates(scheduled: bool) -> list[dict]:
         accelerator="cpu",
     )
     trainer.fit(_OneLayer(scheduled), DataLoader(TensorDataset(torch.ones(2, 2)), batch_size=2))
-    return [{k: v for k, v in metrics.items() if "lr" in k} for metrics in logger.logged if any("lr" in k for k in metrics)]
+    return [
+        {k: v for k, v in metrics.items() if "lr" in k} for metrics in logger.logged if any("lr" in k for k in metrics)
+    ]
 
 
 def test_the_learning_rate_is_logged_as_train_lr_only_when_a_schedule_moves_it():
     assert _logged_rates(scheduled=False) == []  # a flat line tells nothing; optim.optimizer.lr is in HPARAMS
-    assert _logged_rates(scheduled=True) == [{SCHEDULED_LR_TAG: pytest.approx(0.1)}, {SCHEDULED_LR_TAG: pytest.approx(0.01)}]
+    assert _logged_rates(scheduled=True) == [
+        {SCHEDULED_LR_TAG: pytest.approx(0.1)},
+        {SCHEDULED_LR_TAG: pytest.approx(0.01)},
+    ]
 
 
 @pytest.mark.integration

@@ -8,11 +8,12 @@ the same charts compare the jobs of a sweep.
 from __future__ import annotations
 
 import lightning as L
-from tensorboard.plugins.custom_scalar.layout_pb2 import Category, Chart, Layout, MultilineChartContent
+from lightning.pytorch.loggers import TensorBoardLogger
 from tensorboard.compat.proto.summary_pb2 import Summary
 from tensorboard.compat.proto.tensor_pb2 import TensorProto
 from tensorboard.compat.proto.tensor_shape_pb2 import TensorShapeProto
 from tensorboard.plugins.custom_scalar import metadata
+from tensorboard.plugins.custom_scalar.layout_pb2 import Category, Chart, Layout, MultilineChartContent
 
 # Chart title -> the scalar tags it draws (TensorBoard reads them as regular expressions).
 LEARNING_CHARTS = {
@@ -46,7 +47,7 @@ class LossAccuracyLayout(L.Callback):
             return
         layout = loss_accuracy_layout(scheduled_lr=bool(trainer.lr_scheduler_configs))
         for logger in trainer.loggers:
-            if hasattr(logger.experiment, "add_custom_scalars"):  # TensorBoard's SummaryWriter
+            if isinstance(logger, TensorBoardLogger):  # not fast_dev_run's stand-in logger
                 logger.experiment._get_file_writer().add_summary(_layout_summary(layout))
 
 

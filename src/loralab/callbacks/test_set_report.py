@@ -15,6 +15,7 @@ import lightning as L
 import matplotlib
 import numpy as np
 import torch
+from lightning.pytorch.loggers import TensorBoardLogger
 
 matplotlib.use("Agg")  # no display on servers and in sweeps
 import matplotlib.pyplot as plt
@@ -83,7 +84,9 @@ def draw_confusion_matrix(confusion: torch.Tensor, labels: list[str]) -> plt.Fig
     figure, axis = plt.subplots(figsize=(size + 1.2, size))
     image = axis.imshow(shares, cmap="Blues", vmin=0, vmax=1)
     for (row, column), count in np.ndenumerate(counts):
-        axis.text(column, row, f"{count}", ha="center", va="center", color="white" if shares[row, column] > 0.5 else "black")
+        axis.text(
+            column, row, f"{count}", ha="center", va="center", color="white" if shares[row, column] > 0.5 else "black"
+        )
     axis.set_xticks(range(len(labels)), labels, rotation=30 if max(map(len, labels)) > 6 else 0, ha="right")
     axis.set_yticks(range(len(labels)), labels)
     axis.set(xlabel="predicted", ylabel="true", title="test split: confusion matrix")
@@ -103,7 +106,7 @@ class TestSetReport(L.Callback):
         self._order: list[int] = []
 
     def _tensorboards(self, trainer: L.Trainer) -> list:
-        return [logger.experiment for logger in trainer.loggers if hasattr(logger.experiment, "add_image")]
+        return [logger.experiment for logger in trainer.loggers if isinstance(logger, TensorBoardLogger)]
 
     def on_test_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         self._confusion, self._misclassified = None, []

@@ -73,8 +73,11 @@ class Page:
         target = self._call("Target.createTarget", {"url": "about:blank"})
         attached = self._call("Target.attachToTarget", {"targetId": target["targetId"], "flatten": True})
         self._session = attached["sessionId"]
-        self._call("Emulation.setDeviceMetricsOverride", {"width": width, "height": height,
-                   "deviceScaleFactor": 1, "mobile": False}, session=True)
+        self._call(
+            "Emulation.setDeviceMetricsOverride",
+            {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": False},
+            session=True,
+        )
 
     def _call(self, method: str, params: dict | None = None, session: bool = False, timeout: float = 60) -> dict:
         message_id = next(self._ids)

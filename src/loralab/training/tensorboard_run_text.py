@@ -36,7 +36,14 @@ def _value(value: Any) -> str:
 
 def run_text(cfg: DictConfig, metrics: dict[str, Any], output_dir: str | Path) -> str:
     """The card as Markdown."""
-    lines = [f"**run folder**: `{output_dir}`", "", f"**command**: `{run_command()}`", "", "| metric | value |", "|---|---|"]
+    lines = [
+        f"**run folder**: `{output_dir}`",
+        "",
+        f"**command**: `{run_command()}`",
+        "",
+        "| metric | value |",
+        "|---|---|",
+    ]
     lines += [f"| {name} | {_value(metrics[name])} |" for name in HEADLINE_METRICS if name in metrics]
     lines += ["", "| setting | value |", "|---|---|"]
     lines += [f"| {name} | {_value(value)} |" for name, value in run_hparams(cfg).items()]
