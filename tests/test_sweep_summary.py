@@ -1,6 +1,6 @@
 """A real ``train.py -m`` sweep survives a failing job, writes its summary (table, seed groups and
 plot), says where it is and which job did best, exits 1 naming the failed jobs' files, can be rebuilt from the folder, and serves its runs,
-scalars and hparams through a real TensorBoard."""
+scalars and hparams through a real TensorBoard, whose pages headless Chromium draws."""
 
 import csv
 import os
@@ -15,6 +15,7 @@ from helpers.tiny_data import write_tiny_data
 from helpers.train_configs import compose_train_config, tiny_run_overrides
 from omegaconf import OmegaConf
 
+from loralab.runs.headless_chromium import find_chromium, headless_page
 from loralab.runs.run_lock import LOCK_FILE
 from loralab.runs.tensorboard_server import get_json, tensorboard_server
 from loralab.sweeps.exit_status import failed_jobs_line
@@ -261,3 +262,33 @@ def test_tensorboard_serves_the_sweep_runs_scalars_and_hparams(finished_sweep):
             m["value"] for g in groups["sessionGroups"] for m in g["metricValues"] if m["name"]["tag"] == "test/acc"
         ]
         assert len(test_acc) == 4 and all(0 < value <= 1 for value in test_acc)
+
+
+def _open(page, url: str, tab: str, *shown: str) -> str:
+    """The text of TensorBoard's ``tab`` once it shows every one of ``shown`` (another tab of the
+    same TensorBoard is left through its link, as a person does, without reloading the app)."""
+    page.goto(f"{url}/#{tab}")
+    return page.wait_for_text(*shown, timeout=60)
+
+
+@pytest.mark.skipif(find_chromium() is None, reason="no chromium on PATH (Debian: apt-get install chromium)")
+def test_a_person_reads_a_run_and_the_sweep_in_tensorboard_in_chromium(finished_sweep):
+    """The pages, drawn by TensorBoard's own client code in a real browser: what a person looks for."""
+    sweep_dir, *_ = finished_sweep
+    with headless_page() as page:
+        with tensorboard_server(sweep_dir / "0") as url:  # one run of the sweep
+            charts = _open(page, url, "custom_scalars", "loss (train, validation)", "accuracy (train, validation)")
+            page.wait_for_text("Matches (2)")  # each chart found its train and its validation series
+            assert "learning rate" not in charts  # a constant rate (adamw) has no section
+            scalars = _open(page, url, "scalars", "train/acc").splitlines()
+            assert "epoch" not in scalars and not any(line.startswith("lr-") for line in scalars)
+            _open(page, url, "images", "test/confusion_matrix", "curves/loss_and_accuracy")
+            # the run's card, drawn from its Markdown: folder, command, settings; and the test tables
+            _open(page, url, "text", str(sweep_dir / "0"), "python train.py", "model.lora.rank=1", "predicted")
+        with tensorboard_server(sweep_dir, min_runs=5) as url:
+            assert "sweep/summary" in get_json(f"{url}/data/plugin/images/tags")["hparams"]
+            _open(page, url, "images", "sweep/summary")
+            _open(page, url, "custom_scalars", "loss (train, validation)", "Matches (8)")  # 4 runs x 2 series
+            hparams = _open(page, url, "hparams", "model.lora.rank", "seed", "val/acc_best", "test/acc")
+            # the swept keys are listed (and ticked) before the ones every job shares
+            assert max(hparams.index("model.lora.rank"), hparams.index("seed")) < hparams.index("model.lora.alpha")

@@ -64,6 +64,7 @@ class TextClassificationDataModule(L.LightningDataModule):
         self.splits: dict[str, EncodedSplit] = {}
         self.data_source: str | None = None
         self.data_fingerprints: dict[str, dict] = {}  # rows and sha256 of each split, for run_info.json
+        self.test_texts: list[str] = []  # the test split's raw texts, for showing misclassified ones
 
     def prepare_data(self) -> None:
         self._build()
@@ -89,6 +90,7 @@ class TextClassificationDataModule(L.LightningDataModule):
         for split_name, split in text_splits.items():
             self._check_split(split_name, split)
             self.data_fingerprints[split_name] = {"rows": len(split), "sha256": split.fingerprint()}
+        self.test_texts = text_splits["test"].texts
         self.tokenizer.fit(train, self.cache_dir)
         for split_name, split in text_splits.items():
             self.splits[split_name] = encode_cached(

@@ -239,12 +239,12 @@ def sweep_report(sweep_dir: str | Path, rows: list[dict[str, Any]]) -> str:
 
 
 def summarise_sweep(sweep_dir: str | Path) -> str:
-    """The summary files, the sweep's TensorBoard HPARAMS description (when its jobs wrote
-    TensorBoard sessions); returns what to tell the user."""
+    """The summary files, the sweep's TensorBoard HPARAMS description and summary plot (when its jobs
+    wrote TensorBoard sessions); returns what to tell the user."""
     rows = write_sweep_summary(sweep_dir)
     sessions = read_sessions(sweep_dir)
     if sessions:
-        write_sweep_experiment(sweep_dir, sessions)
+        write_sweep_experiment(sweep_dir, sessions, Path(sweep_dir) / "summary.png")
     return sweep_report(sweep_dir, rows)
 
 

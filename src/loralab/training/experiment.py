@@ -25,6 +25,7 @@ from loralab.training.config_checks import check_required_keys
 from loralab.training.hardware_check import check_hardware
 from loralab.training.run_report import run_report
 from loralab.training.tensorboard_hparams import log_hparams_with_metrics
+from loralab.training.tensorboard_run_text import log_run_text
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +83,7 @@ def _train_in_folder(cfg: DictConfig, output_dir: Path) -> dict:
     write_adapter_card(output_dir, metrics)  # a PEFT run's adapter/README.md; metrics.json stays the last file
     atomic_write_json(output_dir / METRICS_FILE, metrics)
     log_hparams_with_metrics(trainer, cfg, metrics)
+    log_run_text(trainer, cfg, metrics, output_dir)
     wrote_tensorboard = any(isinstance(logger, TensorBoardLogger) for logger in trainer.loggers)
     log.info("%s", run_report(output_dir, metrics, tensorboard=wrote_tensorboard))
     return metrics

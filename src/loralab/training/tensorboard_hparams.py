@@ -36,6 +36,7 @@ HPARAM_KEYS = [
 ]
 HPARAM_METRICS = ["val/acc_best", "test/acc", "test/f1", "trainable_params"]
 EXPERIMENT_RUN = "hparams"  # the sweep's experiment description: <sweep folder>/hparams/
+SWEEP_PLOT_TAG = "sweep/summary"  # summary.png in that run's IMAGES
 _IGNORED_PREFIXES = ("paths.", "hydra.", "callbacks.", "logger.")
 
 
@@ -167,9 +168,13 @@ def read_sessions(sweep_dir: str | Path) -> list[dict[str, bool | float | str]]:
     return sessions
 
 
-def write_sweep_experiment(sweep_dir: str | Path, runs_hparams: list[dict[str, bool | int | float | str]]) -> Path:
+def write_sweep_experiment(
+    sweep_dir: str | Path, runs_hparams: list[dict[str, bool | int | float | str]], summary_png: Path | None = None
+) -> Path:
     """Write the sweep's experiment description into ``<sweep_dir>/hparams/`` (replacing an older
-    one: TensorBoard reads the first it finds), where TensorBoard pointed at the sweep finds it."""
+    one: TensorBoard reads the first it finds), where TensorBoard pointed at the sweep finds it; with
+    ``summary_png`` (the sweep's ``summary.png``), that picture too, in the IMAGES tab as
+    ``SWEEP_PLOT_TAG``."""
     from torch.utils.tensorboard import SummaryWriter  # here: only a multirun's end needs it
 
     folder = Path(sweep_dir) / EXPERIMENT_RUN
@@ -179,4 +184,14 @@ def write_sweep_experiment(sweep_dir: str | Path, runs_hparams: list[dict[str, b
     data = plugin_data_pb2.HParamsPluginData(experiment=sweep_experiment(runs_hparams))
     with SummaryWriter(str(folder)) as writer:
         writer._get_file_writer().add_summary(_summary(metadata.EXPERIMENT_TAG, data))
+        if summary_png is not None and summary_png.is_file():
+            writer.add_image(SWEEP_PLOT_TAG, _png_pixels(summary_png), dataformats="HWC")
     return folder
+
+
+def _png_pixels(path: Path):
+    """The RGB pixels of a PNG (height x width x 3, 0-255)."""
+    import matplotlib.image
+
+    pixels = matplotlib.image.imread(path)[..., :3]
+    return (pixels * 255).round().astype("uint8") if pixels.dtype.kind == "f" else pixels
