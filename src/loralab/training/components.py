@@ -13,7 +13,7 @@ from loralab.data.content_checks import content_not_quoted
 from loralab.instantiate import instantiate
 from loralab.models.pretrained import resolve_weights_file
 from loralab.runs.resume import data_named_by_folder
-from loralab.settings import TransformerModel, settings_of
+from loralab.settings import TextClassifierModel, TransformerModel, settings_of
 from loralab.training.classification_module import TextClassificationModule
 from loralab.training.model_builders import add_adapters, build_net, build_tokenizer, compiled
 
@@ -28,10 +28,9 @@ def build_datamodule(cfg: DictConfig) -> TextClassificationDataModule:
     return datamodule
 
 
-def frozen_base_path(cfg: DictConfig) -> str | None:
+def frozen_base_path(model: TextClassifierModel | TransformerModel, output_dir: str) -> str | None:
     """Where a LoRA run's frozen base is read from, relative to the run folder when it is a local
     path: the backbone folder (or Hub id), the pretrained run's weights, or None (built from the seed)."""
-    model = settings_of(cfg).model
     if isinstance(model, TransformerModel):
         source = model.backbone
     else:
@@ -40,7 +39,7 @@ def frozen_base_path(cfg: DictConfig) -> str | None:
         return None
     if not Path(source).exists():  # a Hub id
         return str(source)
-    return os.path.relpath(Path(source).resolve(), Path(cfg.paths.output_dir).resolve())
+    return os.path.relpath(Path(source).resolve(), Path(output_dir).resolve())
 
 
 def build_module(cfg: DictConfig, datamodule: TextClassificationDataModule) -> TextClassificationModule:
@@ -57,7 +56,7 @@ def build_module(cfg: DictConfig, datamodule: TextClassificationDataModule) -> T
         scheduler=instantiate(cfg.optim.scheduler) if cfg.optim.scheduler else None,
         scheduler_interval=settings.optim.scheduler_interval,
         checkpoint_trainable_only=lora,
-        frozen_base_path=frozen_base_path(cfg) if lora else None,
+        frozen_base_path=frozen_base_path(model, settings.paths.output_dir) if lora else None,
     )
 
 
