@@ -14,11 +14,16 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file
 from torch import nn
 
+from loralab.data import WordTokenizer
 from loralab.files.run_files import MODEL_FILE
 from loralab.files.safe_paths import RunFolderError, folder_file
+from loralab.files.safetensors_header import read_safetensors_header
 from loralab.lora import apply_lora
 from loralab.models import build_text_classifier
+from loralab.models.pretrained import load_state_dict
 from loralab.runs.base_reference import base_file
+from loralab.runs.lora_adapter import load_adapter
+from loralab.runs.open_transformer import open_transformer_run
 from loralab.runs.run_config import RUN_CONFIG_FILE, read_run_config
 from loralab.terminal_text import escaped
 
@@ -57,8 +62,6 @@ def _text_classifier(run: dict, tokenizer: Any) -> nn.Module:
 def _check_shapes(run_dir: Path, expected: dict[str, tuple], files: list[Path], complete: bool = True) -> None:
     """Each tensor in ``expected`` is in one of ``files`` (the first that holds it) with that shape:
     read from the headers, before anything of the size run_config.json states is allocated."""
-    from loralab.files.safetensors_header import read_safetensors_header
-
     headers = [(path, read_safetensors_header(path)) for path in files]
     for name, shape in expected.items():
         path, found = next(((path, header[name]) for path, header in headers if name in header), (None, None))
@@ -87,10 +90,6 @@ def _meta_shapes(build, trainable_only: bool = False) -> dict[str, tuple]:
 
 
 def _open_text_classifier(run_dir: Path, run: dict, base: str | Path | None) -> OpenedRun:
-    from loralab.data import WordTokenizer
-    from loralab.models.pretrained import load_state_dict
-    from loralab.runs.lora_adapter import load_adapter
-
     tokenizer = WordTokenizer(vocab_path=folder_file(run_dir, run["tokenizer"]["vocab"]))
     plain = _meta_shapes(lambda: _text_classifier(run, tokenizer))
     lora = run["lora"]
@@ -124,9 +123,8 @@ def _open_text_classifier(run_dir: Path, run: dict, base: str | Path | None) -> 
 
 
 def _open_hf_classifier(run_dir: Path, run: dict, base: str | Path | None) -> OpenedRun:
-    from loralab.runs.open_transformer import open_transformer_run  # each file read as data, errors by file and key
-
-    return open_transformer_run(run_dir, run, base)
+    net, tokenizer = open_transformer_run(run_dir, run, base)  # each file read as data, errors by file and key
+    return OpenedRun(net, tokenizer, run["label_names"], run)
 
 
 FAMILIES = {"textclassifier": _open_text_classifier, "hf_classifier": _open_hf_classifier}

@@ -15,6 +15,8 @@ import re
 from pathlib import Path
 from typing import Any
 
+from safetensors import SafetensorError
+from safetensors.torch import load_file
 from torch import nn
 
 from loralab.files.run_files import MODEL_FILE
@@ -25,7 +27,6 @@ from loralab.models import apply_peft_lora
 from loralab.runs.backbone_config import read_backbone_config
 from loralab.runs.backbone_weights import build_backbone
 from loralab.runs.base_reference import BACKBONE_CONFIG, backbone_folder
-from loralab.runs.open_run import OpenedRun
 from loralab.runs.run_config import RUN_CONFIG_FILE
 from loralab.runs.run_tokenizer import check_tokenizer_settings, open_run_tokenizer
 from loralab.terminal_text import escaped
@@ -54,9 +55,6 @@ def check_tensors_fit(path: Path, expected: dict[str, tuple[int, ...]], record: 
 
 
 def _load_checked(net: nn.Module, path: Path, tensors: Any) -> None:
-    from safetensors import SafetensorError
-    from safetensors.torch import load_file
-
     try:
         tensors(load_file(path))
     except (OSError, SafetensorError) as error:
@@ -94,7 +92,7 @@ def _add_adapter(net: nn.Module, run: dict, run_dir: Path, record: Path, missing
     return net
 
 
-def _open(run_dir: Path, run: dict, base: str | Path | None) -> Any:
+def _open(run_dir: Path, run: dict, base: str | Path | None) -> tuple[nn.Module, Any]:
     record = run_dir / RUN_CONFIG_FILE
     tokenizer_dir = folder_tree(run_dir, run["tokenizer"]["folder"])
     check_tokenizer_settings(tokenizer_dir)
@@ -112,11 +110,11 @@ def _open(run_dir: Path, run: dict, base: str | Path | None) -> Any:
         _load_checked(net, weights, lambda tensors: net.load_state_dict(tensors))
     else:
         net = _add_adapter(net, run, run_dir, record, missing)
-    return OpenedRun(net.eval(), tokenizer, run["label_names"], run)
+    return net.eval(), tokenizer
 
 
-def open_transformer_run(run_dir: Path, run: dict, base: str | Path | None) -> Any:
-    """The run's network and tokenizer (an ``OpenedRun``); ``base`` replaces the recorded backbone folder."""
+def open_transformer_run(run_dir: Path, run: dict, base: str | Path | None) -> tuple[nn.Module, Any]:
+    """The run's network (eval mode) and tokenizer; ``base`` replaces the recorded backbone folder."""
     try:
         return _open(run_dir, run, base)
     except (RunFolderError, FileNotFoundError, MemoryError):
