@@ -14,8 +14,8 @@ import time
 from pathlib import Path
 from urllib.parse import quote
 
-from loralab.runs.headless_chromium import headless_page
-from loralab.runs.tensorboard_server import tensorboard_server
+from headless_chromium import headless_page
+from tensorboard_server import tensorboard_server
 
 # What each tab shows once it has drawn its content (besides the tab bar).
 READY_TEXT = {

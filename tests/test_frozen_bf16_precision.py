@@ -22,7 +22,10 @@ def backbone(tmp_path_factory):
 
 def _lora_model(backbone) -> torch.nn.Module:
     torch.manual_seed(0)
-    model = apply_peft_lora(build_hf_classifier(str(backbone), 2), LoraSettings(target_modules=["q_lin", "k_lin", "v_lin"], rank=4, alpha=8, modules_to_save=HEAD))
+    model = apply_peft_lora(
+        build_hf_classifier(str(backbone), 2),
+        LoraSettings(target_modules=["q_lin", "k_lin", "v_lin"], rank=4, alpha=8, modules_to_save=HEAD),
+    )
     for name, parameter in model.named_parameters():
         if "lora_B" in name:  # B starts at zero, which would leave A without a gradient to compare
             torch.nn.init.normal_(parameter, std=0.1)

@@ -10,14 +10,14 @@ import subprocess
 import sys
 
 import pytest
+from headless_chromium import find_chromium, headless_page
 from helpers.paths import PROJECT_ROOT
 from helpers.tiny_data import write_tiny_data
 from helpers.train_configs import compose_train_config, tiny_run_overrides
 from omegaconf import OmegaConf
+from tensorboard_server import get_json, tensorboard_server
 
-from loralab.runs.headless_chromium import find_chromium, headless_page
 from loralab.runs.run_lock import LOCK_FILE
-from loralab.runs.tensorboard_server import get_json, tensorboard_server
 from loralab.sweeps.exit_status import failed_jobs_line
 from loralab.sweeps.job_folders import SWEEP_SIZE_VARIABLE, job_folder_name, sweep_size
 from loralab.sweeps.jobs import FAILURE_FILE

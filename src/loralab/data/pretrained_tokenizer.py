@@ -65,4 +65,3 @@ class PretrainedTokenizer:
     @property
     def pad_id(self) -> int:
         return self.tokenizer.pad_token_id
-

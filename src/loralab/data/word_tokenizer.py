@@ -129,4 +129,3 @@ class WordTokenizer:
     @property
     def vocab(self) -> dict[str, int]:
         return self.tokenizer.get_vocab()
-

@@ -33,7 +33,14 @@ def build_text_classifier(
     pooling = {"word_dropout": net.word_dropout, "count_each_word_once": net.count_each_word_once}
     if pretrained:
         return _from_pretrained(
-            pretrained, vocab, num_classes, net.embed_dim, net.hidden_dim, net.freeze_embeddings, vocab[pad_token], pooling
+            pretrained,
+            vocab,
+            num_classes,
+            net.embed_dim,
+            net.hidden_dim,
+            net.freeze_embeddings,
+            vocab[pad_token],
+            pooling,
         )
     model = TextClassifier(
         vocab_size=len(vocab),
