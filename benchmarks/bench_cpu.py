@@ -110,7 +110,10 @@ def lab_style_epoch(texts: list[str], labels: list[int], vocab: dict[str, int]) 
         return pad_sequence(ids, batch_first=True, padding_value=0), torch.tensor([label for _, label in batch])
 
     torch.manual_seed(0)
-    model = apply_lora(LabTextClassifier(len(vocab)), LoraSettings(target_modules=["fc1"], rank=2, alpha=1.0, modules_to_save=["fc2"], freeze_embeddings=True))
+    model = apply_lora(
+        LabTextClassifier(len(vocab)),
+        LoraSettings(target_modules=["fc1"], rank=2, alpha=1.0, modules_to_save=["fc2"], freeze_embeddings=True),
+    )
     optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=3e-2)
     loader = DataLoader(list(zip(texts, labels)), batch_size=64, shuffle=True, collate_fn=collate_batch)
     criterion = nn.CrossEntropyLoss()

@@ -56,6 +56,7 @@ from step_timing import (
     with_peak_memory,
 )
 from synthetic_distilbert import (
+    LAB_MAX_LENGTH,
     read_reviews,
     save_random_distilbert,
     train_wordpiece_tokenizer,
@@ -65,6 +66,7 @@ from synthetic_distilbert import (
 from loralab.training.components import build_datamodule, build_module, build_trainer
 
 TINY_REVIEWS = 400
+TINY_MEMORY_TOKENS = 64  # --tiny: the memory rows' steps on short inputs (a CPU runs 32 x 512 slowly)
 TABLE_COLUMNS = [
     "row",
     "precision",
@@ -298,7 +300,7 @@ def run_benchmark(args: argparse.Namespace, work_dir: Path) -> None:
 
     memory = accuracy = None
     if CUDA if args.memory is None else args.memory:
-        memory = memory_section(bench)
+        memory = memory_section(bench, TINY_MEMORY_TOKENS if args.tiny else LAB_MAX_LENGTH)
     if args.model_dir:
         accuracy = accuracy_section(bench, args.model_dir, args.accuracy_epochs)
     write_json(
