@@ -34,7 +34,12 @@ def pissa_run(tmp_path_factory) -> tuple[Path, list[str], dict]:
 
 def _logits(run_dir: Path) -> torch.Tensor:
     opened = open_run(run_dir)
-    ids = torch.tensor([row[:3] + [0] * (3 - len(row[:3])) for row in opened.tokenizer.encode(["a good film", "bad bad acting", "fine"])])
+    ids = torch.tensor(
+        [
+            row[:3] + [0] * (3 - len(row[:3]))
+            for row in opened.tokenizer.encode(["a good film", "bad bad acting", "fine"])
+        ]
+    )
     with torch.no_grad():
         return opened.net(input_ids=ids, attention_mask=(ids != 0).long())
 

@@ -31,13 +31,22 @@ def test_the_variants_sweep_and_the_issue_s_command_compose_for_every_value(tmp_
     assert len(list(itertools.product(*axes.values()))) == 96
     for key, values in axes.items():
         for value in values:
-            cfg = compose_train_config(tmp_path, ["experiment=sweep_lora_variants", "model.pretrained=base", f"{key}={value}"])
+            cfg = compose_train_config(
+                tmp_path, ["experiment=sweep_lora_variants", "model.pretrained=base", f"{key}={value}"]
+            )
             assert str(OmegaConf.select(cfg, key)) == value and settings_of(cfg)
     for variant, seed in itertools.product(("lora", "dora"), (1, 2, 3)):
-        overrides = ["experiment=imdb_lora_embedding", "model.pretrained=base", f"model.lora.variant={variant}", f"seed={seed}"]
+        overrides = [
+            "experiment=imdb_lora_embedding",
+            "model.pretrained=base",
+            f"model.lora.variant={variant}",
+            f"seed={seed}",
+        ]
         settings = settings_of(compose_train_config(tmp_path, overrides))
         assert (settings.model.lora.variant, settings.seed) == (variant, seed)
-    optim = settings_of(compose_train_config(tmp_path, ["model=lora_distilbert", "optim.loraplus_lr_ratio=16", "optim.lora_fa=true"])).optim
+    optim = settings_of(
+        compose_train_config(tmp_path, ["model=lora_distilbert", "optim.loraplus_lr_ratio=16", "optim.lora_fa=true"])
+    ).optim
     assert (optim.loraplus_lr_ratio, optim.lora_fa) == (16, True)
 
 
@@ -61,15 +70,24 @@ def test_presets_resolve_per_network_and_one_that_names_nothing_is_refused():
     with pytest.raises(ConfigValueError) as refused:
         apply_lora(_net(), LoraSettings(target_modules="attention"))
     message = str(refused.value)
-    assert message.startswith("model.lora.target_modules='attention'") and "no linear layer in an attention block" in message
+    assert (
+        message.startswith("model.lora.target_modules='attention'")
+        and "no linear layer in an attention block" in message
+    )
     assert "e.g. [embedding]" in message
 
 
 def test_a_preset_that_names_nothing_stops_train_py_in_one_line(monkeypatch, capsys, tiny_data_dir, tmp_path):
     monkeypatch.chdir(tmp_path)
     result = run_in_process(
-        monkeypatch, capsys, "train.py", "model=lora_textclassifier", "model.lora.target_modules=attention",
-        f"paths.data_dir={tiny_data_dir}", "trainer.max_epochs=1", "model.tokenizer.min_frequency=1",
+        monkeypatch,
+        capsys,
+        "train.py",
+        "model=lora_textclassifier",
+        "model.lora.target_modules=attention",
+        f"paths.data_dir={tiny_data_dir}",
+        "trainer.max_epochs=1",
+        "model.tokenizer.min_frequency=1",
     )
     assert_refused(result, "model.lora.target_modules='attention'", "TextClassifier")
 
@@ -92,7 +110,25 @@ def test_lora_fa_or_loraplus_without_lora_is_refused():
 
 
 def test_a_run_record_without_the_variant_keys_reads_as_plain_lora(tmp_path):
-    recorded = {"target_modules": ["fc1"], "rank": 2, "alpha": 1.0, "dropout": 0.0, "scaling": "standard",
-                "rank_pattern": {}, "alpha_pattern": {}, "modules_to_save": ["fc2"], "freeze_embeddings": True}
+    recorded = {
+        "target_modules": ["fc1"],
+        "rank": 2,
+        "alpha": 1.0,
+        "dropout": 0.0,
+        "scaling": "standard",
+        "rank_pattern": {},
+        "alpha_pattern": {},
+        "modules_to_save": ["fc2"],
+        "freeze_embeddings": True,
+    }
     settings = read_settings(LoraSettings, recorded, Path(tmp_path / "run_config.json"), "lora")
     assert (settings.variant, settings.init) == ("lora", "default")
+
+
+def test_pissa_on_a_transformer_is_refused_before_peft_changes_the_backbone():
+    from loralab.settings import TransformerModel
+    from loralab.training.model_builders import add_adapters
+
+    model = TransformerModel(lora=LoraSettings(target_modules=["q_lin"], init="pissa"))
+    with pytest.raises(ConfigValueError, match=r"model.lora.init='pissa' .* use default or gaussian here"):
+        add_adapters(model, _net())

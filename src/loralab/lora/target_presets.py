@@ -29,13 +29,21 @@ def preset_targets(model: nn.Module, preset: str, modules_to_save: list[str]) ->
     linear = [
         name
         for name, module in model.named_modules()
-        if name and isinstance(module, nn.Linear) and not matches_target(name, modules_to_save)
+        if name
+        and isinstance(module, nn.Linear)
+        and not matches_target(name, modules_to_save)
         and ".base" not in f".{name}"  # a layer LoRA wrapped already is its wrapper's name
     ]
     names = [name for name in linear if _in_attention(name)] if preset == "attention" else linear
     if not names:
-        what = "no linear layer in an attention block" if preset == "attention" else "no linear layer outside modules_to_save"
-        candidates = ", ".join(name for name, m in model.named_modules() if name and isinstance(m, (nn.Linear, nn.Embedding)))
+        what = (
+            "no linear layer in an attention block"
+            if preset == "attention"
+            else "no linear layer outside modules_to_save"
+        )
+        candidates = ", ".join(
+            name for name, m in model.named_modules() if name and isinstance(m, (nn.Linear, nn.Embedding))
+        )
         raise ConfigValueError(
             "model.lora",
             "target_modules",
