@@ -123,12 +123,3 @@ def test_a_run_record_without_the_variant_keys_reads_as_plain_lora(tmp_path):
     }
     settings = read_settings(LoraSettings, recorded, Path(tmp_path / "run_config.json"), "lora")
     assert (settings.variant, settings.init) == ("lora", "default")
-
-
-def test_pissa_on_a_transformer_is_refused_before_peft_changes_the_backbone():
-    from loralab.settings import TransformerModel
-    from loralab.training.model_builders import add_adapters
-
-    model = TransformerModel(lora=LoraSettings(target_modules=["q_lin"], init="pissa"))
-    with pytest.raises(ConfigValueError, match=r"model.lora.init='pissa' .* use default or gaussian here"):
-        add_adapters(model, _net())

@@ -5,6 +5,7 @@ a saved adapter that PEFT loads onto the unmodified base with the same logits.""
 
 import copy
 import itertools
+import json
 
 import pytest
 import torch
@@ -160,3 +161,54 @@ def test_saved_adapter_loads_into_peft_on_the_unmodified_base(variant, init, tmp
     ids, mask = _batch()
     with torch.no_grad():
         torch.testing.assert_close(loaded(input_ids=ids, attention_mask=mask), lab(ids, mask), rtol=1e-5, atol=1e-5)
+
+
+@pytest.fixture(scope="module")
+def tiny_distilbert(tmp_path_factory):
+    from helpers.tiny_backbone import save_tiny_distilbert
+
+    return save_tiny_distilbert(tmp_path_factory.mktemp("backbone") / "tiny_distilbert")
+
+
+@pytest.mark.parametrize(("variant", "init"), itertools.product(VARIANTS, ("pissa", "olora")))
+def test_a_peft_run_s_pissa_or_olora_adapter_applies_to_the_unmodified_backbone(
+    variant, init, tiny_distilbert, tmp_path
+):
+    """Through PEFT (a transformer run): the adapter the run folder gets, converted at save time,
+    gives the trained network's logits on a backbone loaded afresh, in PEFT's own loading path."""
+    from peft import PeftModel
+
+    from loralab.runs.peft_adapter import save_peft_adapter
+    from loralab.settings import TransformerModel
+    from loralab.training.model_builders import add_adapters, build_net
+
+    lora = LoraSettings(
+        target_modules="attention",
+        rank=2,
+        alpha=4,
+        variant=variant,
+        init=init,
+        modules_to_save=["pre_classifier", "classifier"],
+    )
+    model = TransformerModel(backbone=str(tiny_distilbert), lora=lora)
+    torch.manual_seed(0)
+    trained = add_adapters(model, build_net(model, 2, None))
+    with torch.no_grad():
+        for param in trained.parameters():
+            if param.requires_grad:
+                param.add_(torch.randn_like(param) * 0.1)
+    save_peft_adapter(trained, tmp_path / "adapter", str(tiny_distilbert))
+    config = json.loads((tmp_path / "adapter" / "adapter_config.json").read_text())
+    # Left as pissa/olora, PEFT would init again on load and change the backbone it is given.
+    assert (config["init_lora_weights"], config["r"]) == (True, 4)
+    torch.manual_seed(0)
+    fresh = build_net(model, 2, None)
+    q_lin = fresh.distilbert.transformer.layer[0].attention.q_lin.weight.detach().clone()
+    loaded = PeftModel.from_pretrained(fresh, tmp_path / "adapter").eval()
+    torch.testing.assert_close(
+        loaded.base_model.model.distilbert.transformer.layer[0].attention.q_lin.base_layer.weight, q_lin, rtol=0, atol=0
+    )
+    ids = torch.randint(5, 30, (3, 7), generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        expected = trained.eval()(input_ids=ids).logits
+        torch.testing.assert_close(loaded(input_ids=ids).logits, expected, rtol=1e-5, atol=1e-5)

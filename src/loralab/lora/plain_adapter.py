@@ -4,7 +4,9 @@ pissa and olora move ``s B0 A0`` out of the base, so the trained factors only fi
 As PEFT does at save time (``path_initial_model_for_weight_conversion``), the file holds instead
 ``A' = [A | A0]``, ``B' = [B ; -B0]``: ``s B' A' = s (B A - B0 A0)``, the whole change to the
 unmodified base, a plain (default-init) adapter of rank 2r with the same scaling. A DoRA magnitude
-carries over unchanged: it scales the same adapted weight.
+carries over unchanged: it scales the same adapted weight. A PEFT model's initial factors are
+kept on it (:func:`keep_initial_factors`) and its saved tensors converted the same way
+(:func:`convert_peft_tensors`).
 """
 
 from __future__ import annotations
@@ -17,6 +19,12 @@ from torch import nn
 
 from loralab.lora.inject import adapter_parameters, lora_layers
 from loralab.settings.lora import BASE_CHANGING_INITS, LoraSettings
+
+# Where a PEFT model keeps its initial factors (saved names, CPU copies), for converting at save time.
+INITIAL_FACTORS = "loralab_initial_factors"
+# PEFT's saved names of A and B (r first in A, r last in B, for Linear and Embedding alike).
+PEFT_A = ("lora_A.weight", "lora_embedding_A")
+PEFT_B = ("lora_B.weight", "lora_embedding_B")
 
 # alpha' / alpha such that the scaling of rank 2r equals that of rank r under each rule.
 ALPHA_FACTOR = {"standard": 2.0, "rslora": math.sqrt(2), "alpha": 1.0}
@@ -48,3 +56,40 @@ def adapter_tensors(model: nn.Module) -> dict[str, torch.Tensor]:
             tensors[f"{name}.lora_A"] = torch.cat([layer.lora_A.detach(), layer.initial_A], dim=1)
             tensors[f"{name}.lora_B"] = torch.cat([layer.lora_B.detach(), -layer.initial_B], dim=0)
     return {name: tensor.contiguous() for name, tensor in tensors.items()}
+
+
+def keep_initial_factors(peft_model: nn.Module, settings: LoraSettings) -> None:
+    """Keep a copy of a PEFT model's A and B as a pissa or olora init left them (PEFT gives an
+    embedding its default init, A zero, whatever the init: its copy converts to a no-op)."""
+    if settings.init not in BASE_CHANGING_INITS:
+        return
+    from peft.utils import get_peft_model_state_dict
+
+    state = get_peft_model_state_dict(peft_model)
+    initial = {name: t.detach().cpu().clone() for name, t in state.items() if name.endswith(PEFT_A + PEFT_B)}
+    setattr(peft_model, INITIAL_FACTORS, initial)
+
+
+def convert_peft_tensors(tensors: dict[str, torch.Tensor], initial: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """A PEFT adapter's saved tensors for the unmodified base: ``[A ; A0]`` and ``[B | -B0]``."""
+    converted = dict(tensors)
+    for name, start in initial.items():
+        trained = tensors[name]
+        start = start.to(trained.device, trained.dtype)
+        pair = [trained, start] if name.endswith(PEFT_A) else [trained, -start]
+        converted[name] = torch.cat(pair, dim=0 if name.endswith(PEFT_A) else 1).contiguous()
+    return converted
+
+
+def convert_peft_config(config: dict) -> dict:
+    """PEFT's ``adapter_config.json`` of the converted adapter (as PEFT's own conversion writes it,
+    with rsLoRA's patterns scaled by sqrt(2) as its alpha is)."""
+    factor = ALPHA_FACTOR["rslora" if config.get("use_rslora") else "standard"]
+    return {
+        **config,
+        "init_lora_weights": True,
+        "r": 2 * config["r"],
+        "lora_alpha": config["lora_alpha"] * factor,
+        "rank_pattern": {name: 2 * rank for name, rank in (config.get("rank_pattern") or {}).items()},
+        "alpha_pattern": {name: alpha * factor for name, alpha in (config.get("alpha_pattern") or {}).items()},
+    }

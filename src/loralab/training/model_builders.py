@@ -10,11 +10,10 @@ from torch import nn
 
 from loralab.data import PretrainedTokenizer, WordTokenizer
 from loralab.lora import apply_lora, resolve_presets
+from loralab.lora.plain_adapter import keep_initial_factors
 from loralab.models.hf_classifier import apply_peft_lora, build_hf_classifier
 from loralab.models.text_classifier_builder import build_text_classifier
-from loralab.settings.checks import ConfigValueError
 from loralab.settings.data import DataSettings
-from loralab.settings.lora import BASE_CHANGING_INITS
 from loralab.settings.model import TextClassifierModel, TransformerModel
 
 
@@ -47,16 +46,12 @@ def add_adapters(model: TextClassifierModel | TransformerModel, net: nn.Module) 
     for both."""
     if model.lora is None:
         return net
-    if isinstance(model, TransformerModel) and model.lora.init in BASE_CHANGING_INITS:
-        raise ConfigValueError(
-            "model.lora",
-            "init",
-            model.lora.init,
-            "a PEFT run saves its adapter without converting it for the unmodified backbone; "
-            "use default or gaussian here (pissa and olora work with model=lora_textclassifier)",
-        )
     lora = resolve_presets(net, model.lora)
-    return (apply_peft_lora if isinstance(model, TransformerModel) else apply_lora)(net, lora)
+    if not isinstance(model, TransformerModel):
+        return apply_lora(net, lora)
+    net = apply_peft_lora(net, lora)
+    keep_initial_factors(net, lora)  # a pissa or olora adapter is saved for the unmodified backbone
+    return net
 
 
 def compiled(net: nn.Module, options: Any) -> nn.Module:
