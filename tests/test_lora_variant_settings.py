@@ -57,11 +57,17 @@ def test_the_variants_sweep_and_the_issue_s_command_compose_for_every_value(tmp_
         ("init", "loftq", "default, gaussian, pissa, olora"),
         ("target_modules", "[", "attention or all-linear"),
     ],
+    ids=["variant", "init", "target_modules"],
 )
 def test_a_bad_variant_value_is_one_line_naming_key_value_and_choices(key, value, allowed):
     with pytest.raises(ConfigValueError) as refused:
         LoraSettings(**{"target_modules": ["fc1"], key: value})
     assert str(refused.value).startswith(f"model.lora.{key}='{value}'") and allowed in str(refused.value)
+
+
+def test_pissa_with_alpha_zero_is_refused():
+    with pytest.raises(ConfigValueError, match=r"model.lora.init='pissa' .* need alpha > 0"):
+        LoraSettings(target_modules=["fc1"], init="pissa", alpha=0)
 
 
 def test_presets_resolve_per_network_and_one_that_names_nothing_is_refused():

@@ -103,6 +103,9 @@ class LoraSettings:
             require(_rank(rank), self, "rank_pattern", f"use integers from 1 to {RANK_LIMIT} ({name})")
         for name, alpha in self.alpha_pattern.items():
             require(_alpha(alpha), self, "alpha_pattern", f"use numbers from 0 to {ALPHA_LIMIT:g} ({name})")
+        if self.init in BASE_CHANGING_INITS:  # they divide the singular values by the scaling
+            alphas = [self.alpha, *self.alpha_pattern.values()]
+            require(min(alphas) > 0, self, "init", "pissa and olora need alpha > 0 (and in alpha_pattern)")
         self.modules_to_save = list(self.modules_to_save or [])
         require(_names(self.modules_to_save), self, "modules_to_save", "give a list of module names, e.g. [fc2]")
         require(isinstance(self.freeze_embeddings, bool), self, "freeze_embeddings", "use true or false")
