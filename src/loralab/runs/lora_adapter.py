@@ -2,9 +2,9 @@
 
 ``adapter/adapter_model.safetensors`` holds every tensor that trained (LoRA factors, the new head,
 anything unfrozen) and every adapter tensor (LoRA-FA's frozen A), for the unmodified base: a pissa
-or olora adapter is saved converted (``lora/plain_adapter.py``), its config that of the converted
-adapter, with ``converted_from_init`` naming the init it trained from; ``adapter/adapter_config.json`` uses PEFT's key names where PEFT has one, and
-names the base and vocabulary by paths relative to the run folder (the adapter folder's parent).
+or olora adapter is saved converted (``lora/plain_adapter.py``), ``converted_from_init`` naming
+the init it trained from. ``adapter/adapter_config.json`` uses PEFT's key names where PEFT has one,
+and names the base and vocabulary by paths relative to the run folder (the adapter folder's parent).
 """
 
 from __future__ import annotations
