@@ -120,7 +120,8 @@ class LoRALayer(nn.Module):
 
     def weight_norm(self, delta: torch.Tensor) -> torch.Tensor:
         """DoRA's norm of ``W0 + delta`` per output feature (PEFT's ``get_weight_norm``)."""
-        return torch.linalg.norm(self._peft_layout(self.base.weight + delta), dim=1)
+        # Over the base layout's own axis: the norm of a transposed view runs far slower.
+        return torch.linalg.norm(self.base.weight + delta, dim=0 if self.transposed_in_peft else 1)
 
     def dora_scale(self) -> torch.Tensor:
         """``m / ||W0 + s B A||`` per output feature, the norm a constant for the backward pass."""
