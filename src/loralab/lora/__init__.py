@@ -4,6 +4,7 @@ from loralab.lora.apply import apply_lora
 from loralab.lora.embedding import LoRAEmbedding
 from loralab.lora.inject import (
     LORA_LAYER_TYPES,
+    adapter_parameters,
     base_state_dict,
     inject_lora,
     lora_layers,
@@ -13,7 +14,10 @@ from loralab.lora.inject import (
     unmerge_lora,
 )
 from loralab.lora.layers import LoRALayer, LoRALinear, lora_scaling
+from loralab.lora.param_groups import freeze_lora_A, loraplus_groups
 from loralab.lora.peft_format import adapter_config, peft_lora_config, to_peft_state_dict
+from loralab.lora.plain_adapter import adapter_tensors, plain_settings
+from loralab.lora.target_presets import resolve_presets
 from loralab.settings.lora import SCALING_RULES, LoraSettings
 
 __all__ = [
@@ -24,6 +28,12 @@ __all__ = [
     "LoraSettings",
     "SCALING_RULES",
     "adapter_config",
+    "adapter_parameters",
+    "adapter_tensors",
+    "freeze_lora_A",
+    "loraplus_groups",
+    "plain_settings",
+    "resolve_presets",
     "apply_lora",
     "base_state_dict",
     "inject_lora",

@@ -9,6 +9,7 @@ from torch import nn
 
 from loralab.lora.embedding import LoRAEmbedding
 from loralab.lora.layers import LoRALayer, LoRALinear
+from loralab.lora.target_presets import resolve_presets
 from loralab.settings.lora import LoraSettings
 
 # Which LoRA class wraps which layer type; a new adapter type is one more entry.
@@ -38,10 +39,13 @@ def _lora_candidates(model: nn.Module) -> list[str]:
 def inject_lora(model: nn.Module, settings: LoraSettings) -> list[str]:
     """Replace each layer of ``model`` that ``settings.target_modules`` names, in place, by its LoRA wrapper.
 
-    ``rank_pattern`` / ``alpha_pattern`` give some targets their own rank or alpha. Returns the names that were wrapped. Raises
+    ``rank_pattern`` / ``alpha_pattern`` give some targets their own rank or alpha; a preset
+    (``all-linear``, ``attention``) stands for the names it resolves to. Returns the names that
+    were wrapped. Raises
     ``ValueError`` listing the model's candidate modules when a target matches nothing, so a typo
     fails at once instead of training nothing.
     """
+    settings = resolve_presets(model, settings)
     targets = settings.target_modules
     # Collect first: replacing while iterating named_modules() would visit the new layers.
     to_wrap = [
@@ -68,6 +72,8 @@ def inject_lora(model: nn.Module, settings: LoraSettings) -> list[str]:
             alpha=_pattern_value(name, settings.alpha_pattern, settings.alpha),
             dropout=settings.dropout,
             scaling=settings.scaling,
+            variant=settings.variant,
+            init=settings.init,
         )
         setattr(parent, child_name, wrapper)
     return [name for name, _ in to_wrap]
@@ -97,8 +103,8 @@ def mark_only_lora_as_trainable(model: nn.Module, modules_to_save: Sequence[str]
     for param in model.parameters():
         param.requires_grad = False
     for _, layer in lora_layers(model):
-        layer.lora_A.requires_grad = True
-        layer.lora_B.requires_grad = True
+        for param in adapter_parameters(layer).values():
+            param.requires_grad = True
     for target in modules_to_save:
         found = [m for n, m in model.named_modules() if n and matches_target(n, [target])]
         if not found:
@@ -107,6 +113,12 @@ def mark_only_lora_as_trainable(model: nn.Module, modules_to_save: Sequence[str]
         for module in found:
             for param in module.parameters():
                 param.requires_grad = True
+
+
+def adapter_parameters(layer: LoRALayer) -> dict[str, nn.Parameter]:
+    """The tensors an adapter layer adds: ``lora_A``, ``lora_B`` and, with DoRA, ``lora_magnitude``."""
+    names = ("lora_A", "lora_B", "lora_magnitude")
+    return {name: getattr(layer, name) for name in names if hasattr(layer, name)}
 
 
 def merge_and_unload(model: nn.Module) -> nn.Module:
@@ -121,10 +133,15 @@ def merge_and_unload(model: nn.Module) -> nn.Module:
 
 def base_state_dict(model: nn.Module) -> dict:
     """The state of ``model`` as it would be without LoRA: adapter tensors dropped, wrapped
-    layers under their own names (``fc1.base.weight`` -> ``fc1.weight``)."""
-    wrapped = [name for name, _ in lora_layers(model)]
+    layers under their own names (``fc1.base.weight`` -> ``fc1.weight``), and a base that a pissa
+    or olora init changed as it was before (``LoRALayer.original_weight``)."""
+    layers = dict(lora_layers(model))
+    wrapped = list(layers)
+    own = model.state_dict()
+    for name, layer in layers.items():
+        own[f"{name}.base.weight"] = layer.original_weight()
     state = {}
-    for key, value in model.state_dict().items():
+    for key, value in own.items():
         if ".lora_" in f".{key}":
             continue
         for name in wrapped:

@@ -11,6 +11,7 @@ layer              lab (``<name>.lora_A/B``)       PEFT (saved names)
                                                    ``<name>.lora_B.weight``: out x r
 ``nn.Embedding``   A: num_embeddings x r,          ``<name>.lora_embedding_A``: r x num_embeddings,
                    B: r x dim                      ``<name>.lora_embedding_B``: dim x r
+DoRA (either)      ``<name>.lora_magnitude``       ``<name>.lora_magnitude_vector`` (same vector)
 =================  ==============================  =========================================
 
 Every PEFT factor is the transpose of the lab's. Both compute ``scaling`` the same way
@@ -27,11 +28,14 @@ from torch import nn
 
 from loralab.lora.embedding import LoRAEmbedding
 from loralab.lora.inject import lora_layers
+from loralab.lora.plain_adapter import adapter_tensors
 from loralab.settings.lora import LoraSettings
 
 # What a ``PeftModel`` puts before the wrapped model's own names, in its state dict and saved files.
 PEFT_MODEL_PREFIX = "base_model.model."
 PEFT_SCALING_RULES = ("standard", "rslora")
+# model.lora.init as PEFT's init_lora_weights.
+PEFT_INITS = {"default": True, "gaussian": "gaussian", "pissa": "pissa", "olora": "olora"}
 
 
 def peft_lora_config(settings: LoraSettings, task_type: Any = None, extra_modules_to_save: Sequence[str] = ()):
@@ -53,6 +57,8 @@ def peft_lora_config(settings: LoraSettings, task_type: Any = None, extra_module
         target_modules=targets if isinstance(targets, str) else list(targets),
         modules_to_save=to_save or None,
         use_rslora=settings.scaling == "rslora",
+        use_dora=settings.variant == "dora",
+        init_lora_weights=PEFT_INITS[settings.init],
         rank_pattern=dict(settings.rank_pattern),
         alpha_pattern=dict(settings.alpha_pattern),
     )
@@ -70,6 +76,8 @@ def adapter_config(settings: LoraSettings) -> dict:
         "lora_dropout": settings.dropout,
         "scaling_rule": settings.scaling,
         "use_rslora": settings.scaling == "rslora",
+        "use_dora": settings.variant == "dora",
+        "init_lora_weights": PEFT_INITS[settings.init],
         "target_modules": targets if isinstance(targets, str) else list(targets),
         "modules_to_save": list(settings.modules_to_save),
         "freeze_embeddings": settings.freeze_embeddings,
@@ -83,8 +91,9 @@ def to_peft_state_dict(
     names and in PEFT's layout: what ``adapter_model.safetensors`` holds and what
     ``peft.set_peft_model_state_dict`` loads.
 
-    ``adapter_state`` defaults to the trainable tensors of ``model``; pass the tensors of a saved
-    adapter instead to convert a file. Tensors outside the LoRA layers (``modules_to_save``, e.g.
+    ``adapter_state`` defaults to what the model's adapter file holds
+    (``lora/plain_adapter.py``: a pissa or olora adapter converted for the unmodified base); pass
+    the model's own tensors to mirror it as it is, or a saved adapter's to convert a file. Tensors outside the LoRA layers (``modules_to_save``, e.g.
     ``fc2.weight``) keep their names under ``prefix``; PEFT must list their modules in
     ``modules_to_save``. ``prefix`` is a ``PeftModel``'s; pass ``""`` for a model that
     ``peft.inject_adapter_in_model`` changed in place. PEFT's in-memory names carry the adapter's
@@ -92,7 +101,7 @@ def to_peft_state_dict(
     """
     layers = dict(lora_layers(model))
     if adapter_state is None:
-        adapter_state = {name: p.detach() for name, p in model.named_parameters() if p.requires_grad}
+        adapter_state = adapter_tensors(model)
     converted = {}
     for key, tensor in adapter_state.items():
         module_name, _, parameter = key.rpartition(".")
@@ -108,6 +117,8 @@ def to_peft_state_dict(
             factor = parameter[-1]
             name = f"lora_embedding_{factor}" if isinstance(layer, LoRAEmbedding) else f"lora_{factor}.weight"
             converted[f"{prefix}{module_name}.{name}"] = tensor.T.contiguous()
+        elif parameter == "lora_magnitude":
+            converted[f"{prefix}{module_name}.lora_magnitude_vector"] = tensor
         else:
             raise ValueError(f"{key}: LoRA layer {module_name} has no PEFT counterpart for {parameter!r}")
     return converted

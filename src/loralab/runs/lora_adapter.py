@@ -1,8 +1,10 @@
 """Adapter files: only the trained tensors, and a config that ties them to their exact base.
 
 ``adapter/adapter_model.safetensors`` holds every tensor that trained (LoRA factors, the new head,
-anything unfrozen); ``adapter/adapter_config.json`` uses PEFT's key names where PEFT has one, and
-names the base and vocabulary by paths relative to the run folder (the adapter folder's parent).
+anything unfrozen) and every adapter tensor (LoRA-FA's frozen A), for the unmodified base: a pissa
+or olora adapter is saved converted (``lora/plain_adapter.py``), ``converted_from_init`` naming
+the init it trained from. ``adapter/adapter_config.json`` uses PEFT's key names where PEFT has one,
+and names the base and vocabulary by paths relative to the run folder (the adapter folder's parent).
 """
 
 from __future__ import annotations
@@ -14,15 +16,11 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 
 from loralab.atomic_files import atomic_write, atomic_write_json
-from loralab.lora import LoraSettings, adapter_config, lora_layers
+from loralab.lora import LoraSettings, adapter_config, adapter_tensors, lora_layers, plain_settings
 from loralab.runs.base_reference import file_reference
 
 ADAPTER_WEIGHTS = "adapter_model.safetensors"
 ADAPTER_CONFIG = "adapter_config.json"
-
-
-def trainable_state_dict(model: nn.Module) -> dict:
-    return {name: param.detach().contiguous() for name, param in model.named_parameters() if param.requires_grad}
 
 
 def save_adapter(
@@ -35,12 +33,13 @@ def save_adapter(
     """Write the adapter of ``model`` into ``folder`` (``<run>/adapter``); returns the weights file's size in bytes."""
     folder = Path(folder)
     run_dir = folder.parent
-    tensors = trainable_state_dict(model)
+    tensors = adapter_tensors(model)
     layer = next((layer for _, layer in lora_layers(model)), None)
     config = {
         "peft_type": "LORA",
         "library": "loralab",
-        **adapter_config(settings),
+        **adapter_config(plain_settings(settings)),
+        "converted_from_init": settings.init if plain_settings(settings) is not settings else None,
         "scaling": layer.scaling if layer is not None else None,
         "trained_tensors": sorted(tensors),
         "base_model": file_reference(base_model_path, run_dir),

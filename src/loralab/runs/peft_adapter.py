@@ -11,7 +11,8 @@ from pathlib import Path
 
 from torch import nn
 
-from loralab.atomic_files import atomic_write_json
+from loralab.atomic_files import atomic_write, atomic_write_json
+from loralab.lora.plain_adapter import INITIAL_FACTORS, convert_peft_config, convert_peft_tensors
 
 PEFT_WEIGHTS = "adapter_model.safetensors"
 PEFT_CONFIG = "adapter_config.json"
@@ -29,13 +30,21 @@ def save_peft_adapter(model: nn.Module, folder: Path, base_path: str | None) -> 
     """``save_pretrained`` into a temporary folder renamed into place, so a kill leaves no half
     adapter. PEFT's ``base_model_name_or_path`` becomes ``base_path`` (relative to the run folder).
     PEFT's ``README.md`` is an empty template: it is dropped, and the run's card
-    (``runs/model_card.py``) is written in its place once the test metrics are known."""
+    (``runs/model_card.py``) is written in its place once the test metrics are known. A pissa or
+    olora adapter is converted to apply to the unmodified backbone (``lora/plain_adapter.py``)."""
     folder.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{folder.name}."))
     try:
         model.save_pretrained(staging)
         config = json.loads((staging / PEFT_CONFIG).read_text())
         config["base_model_name_or_path"] = base_path
+        initial = getattr(model, INITIAL_FACTORS, None)
+        if initial is not None:
+            from safetensors.torch import load_file, save_file
+
+            tensors = convert_peft_tensors(load_file(staging / PEFT_WEIGHTS), initial)
+            atomic_write(staging / PEFT_WEIGHTS, lambda tmp: save_file(tensors, str(tmp)))
+            config = convert_peft_config(config)
         (staging / PEFT_CARD).unlink(missing_ok=True)
         atomic_write_json(staging / PEFT_CONFIG, config)
         if folder.exists():

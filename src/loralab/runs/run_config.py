@@ -103,7 +103,8 @@ def read_settings(cls: type, value: Any, path: Path, section: str, skip: tuple[s
     if not isinstance(value, dict):
         raise _fail(path, section, "must be an object")
     fields = {field.name for field in dataclasses.fields(cls)}
-    given = {key: item for key, item in value.items() if key not in skip}
+    # A class's record_defaults stand in for keys a record may lack (LoraSettings: plain LoRA).
+    given = {**getattr(cls, "record_defaults", {}), **{key: item for key, item in value.items() if key not in skip}}
     for key in sorted(set(given) - fields):
         raise _fail(path, f"{section}.{key}", "is not a run_config.json key")
     for key in sorted(fields - set(given)):

@@ -19,7 +19,7 @@ from torch import nn
 
 from loralab.atomic_files import atomic_write
 from loralab.files.run_files import ADAPTER_DIR, BASE_MODEL_FILE, MODEL_FILE, VOCAB_FILE
-from loralab.lora import base_state_dict, lora_layers
+from loralab.lora import base_state_dict, lora_layers, plain_settings
 from loralab.models.pretrained import resolve_weights_file
 from loralab.models.text_classifier import TextClassifier
 from loralab.runs.base_reference import backbone_reference, file_reference
@@ -81,7 +81,9 @@ def describe_run(settings: RunSettings, family: str, base: dict | None, adapted:
         tokenizer = {"kind": "pretrained", "folder": "tokenizer", "max_length": data.max_length}
     lora = None
     if model.lora is not None and adapted is not None:
-        lora = {"kind": LORA_KIND[family], "adapter": ADAPTER_DIR, **dataclasses.asdict(_resolved(model.lora, adapted))}
+        # The adapter as saved: for the unmodified base (a pissa or olora one converted, lora/plain_adapter.py).
+        recorded = plain_settings(_resolved(model.lora, adapted))
+        lora = {"kind": LORA_KIND[family], "adapter": ADAPTER_DIR, **dataclasses.asdict(recorded)}
     # The cache is the machine's, not the run's: whoever opens the folder uses their own.
     recorded_data = {key: value for key, value in dataclasses.asdict(data).items() if key != "cache_dir"}
     return {

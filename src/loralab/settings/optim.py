@@ -11,6 +11,8 @@ from typing import Any, ClassVar
 
 from loralab.settings.checks import is_number, require, require_choice, require_fraction, require_int
 
+LORAPLUS_RATIO_LIMIT = 1e4  # the LoRA+ paper uses 2 to 32; far beyond, B's steps are meaningless
+
 
 def _positive(settings: Any, key: str) -> None:
     value = getattr(settings, key)
@@ -81,14 +83,26 @@ class StepLRSettings:
 
 @dataclass
 class OptimSettings:
-    """An option of ``conf/optim``: ``optimizer`` and ``scheduler`` are the classes above."""
+    """An option of ``conf/optim``: ``optimizer`` and ``scheduler`` are the classes above.
+
+    ``loraplus_lr_ratio``: LoRA+ (Hayou et al. 2024, https://arxiv.org/abs/2402.12354), B's learning
+    rate over A's, everything else at the optimizer's rate; null trains every tensor at one rate.
+    ``lora_fa``: LoRA-FA (Zhang et al. 2023, https://arxiv.org/abs/2308.03303), A stays at its
+    initial value and only B (and a DoRA magnitude) trains. Both need ``model.lora``.
+    """
 
     config_key: ClassVar[str] = "optim"
 
     optimizer: Any = None
     scheduler: Any = None
     scheduler_interval: str = "epoch"
+    loraplus_lr_ratio: float | None = None
+    lora_fa: bool = False
 
     def __post_init__(self) -> None:
         require(self.optimizer is not None, self, "optimizer", "pick an optimizer (optim=adamw, adamw_warmup, lab_sgd)")
         require_choice(self, "scheduler_interval", ("epoch", "step"))
+        ratio = self.loraplus_lr_ratio
+        ok = ratio is None or (is_number(ratio) and 0 < ratio <= LORAPLUS_RATIO_LIMIT)
+        require(ok, self, "loraplus_lr_ratio", f"use null (off) or a number in (0, {LORAPLUS_RATIO_LIMIT:g}], e.g. 16")
+        require(isinstance(self.lora_fa, bool), self, "lora_fa", "use true or false")

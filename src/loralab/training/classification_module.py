@@ -12,7 +12,9 @@ from lightning.pytorch.plugins.precision import MixedPrecision
 from torch import nn
 from torchmetrics import MaxMetric
 
+from loralab.lora.param_groups import B_NAMES, freeze_lora_A, loraplus_groups
 from loralab.runs.checkpoint_paths import confine_checkpoint_paths
+from loralab.settings.checks import ConfigValueError
 from loralab.training.epoch_metrics import ClassificationEpochMetrics
 from loralab.training.frozen_base import (
     FROZEN_BASE_KEY,
@@ -42,6 +44,10 @@ class TextClassificationModule(L.LightningModule):
     the frozen base (sha256 over its tensors, ``frozen_base_path``) instead of the base itself;
     loading one checks the record against this module's own base and takes the frozen tensors
     from it. Every checkpoint keeps the global RNG states, restored when the next epoch starts.
+
+    ``lora_fa`` freezes every LoRA A as the module is built (so checkpoints treat A as part of the
+    frozen base); ``loraplus_lr_ratio`` gives every B that ratio times the optimizer's learning rate
+    (``lora/param_groups.py``).
     """
 
     def __init__(
@@ -53,9 +59,20 @@ class TextClassificationModule(L.LightningModule):
         scheduler_interval: str = "epoch",
         checkpoint_trainable_only: bool = False,
         frozen_base_path: str | None = None,
+        lora_fa: bool = False,
+        loraplus_lr_ratio: float | None = None,
     ) -> None:
         super().__init__()
         self.net = net
+        has_b = any(any(part in B_NAMES for part in name.split(".")) for name, _ in net.named_parameters())
+        for key, value in (("lora_fa", lora_fa), ("loraplus_lr_ratio", loraplus_lr_ratio)):
+            if value not in (None, False) and not has_b:
+                raise ConfigValueError(
+                    "optim", key, value, f"the model has no LoRA adapter; pick a LoRA model or unset optim.{key}"
+                )
+        if lora_fa:
+            freeze_lora_A(net)
+        self.loraplus_lr_ratio = loraplus_lr_ratio
         self.optimizer_factory = optimizer
         self.scheduler_factory = scheduler
         self.scheduler_interval = scheduler_interval
@@ -206,6 +223,9 @@ class TextClassificationModule(L.LightningModule):
         trainable = [p for p in self.parameters() if p.requires_grad]
         if not trainable:
             raise ValueError("the model has no trainable parameters; check model.lora and model.freeze_embeddings")
+        if self.loraplus_lr_ratio is not None:
+            lr = self.optimizer_factory.keywords["lr"]
+            trainable = loraplus_groups(self.named_parameters(), lr, self.loraplus_lr_ratio)
         optimizer = self.optimizer_factory(trainable, **self._unfused_if_clipping_mixed_precision())
         if self.scheduler_factory is None:
             return optimizer

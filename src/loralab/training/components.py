@@ -57,6 +57,8 @@ def build_module(cfg: DictConfig, datamodule: TextClassificationDataModule) -> T
         scheduler_interval=settings.optim.scheduler_interval,
         checkpoint_trainable_only=lora,
         frozen_base_path=frozen_base_path(model, settings.paths.output_dir) if lora else None,
+        lora_fa=settings.optim.lora_fa,
+        loraplus_lr_ratio=settings.optim.loraplus_lr_ratio,
     )
 
 

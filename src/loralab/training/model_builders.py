@@ -9,7 +9,8 @@ from typing import Any
 from torch import nn
 
 from loralab.data import PretrainedTokenizer, WordTokenizer
-from loralab.lora import apply_lora
+from loralab.lora import apply_lora, resolve_presets
+from loralab.lora.plain_adapter import keep_initial_factors
 from loralab.models.hf_classifier import apply_peft_lora, build_hf_classifier
 from loralab.models.text_classifier_builder import build_text_classifier
 from loralab.settings.data import DataSettings
@@ -41,10 +42,16 @@ def build_net(model: TextClassifierModel | TransformerModel, num_classes: int, t
 
 def add_adapters(model: TextClassifierModel | TransformerModel, net: nn.Module) -> nn.Module:
     """``net`` wrapped by ``model.lora`` when the model has one: loralab's LoRA on a TextClassifier,
-    PEFT's on a transformer."""
+    PEFT's on a transformer. A preset ``target_modules`` is resolved on ``net`` first, the same way
+    for both."""
     if model.lora is None:
         return net
-    return (apply_peft_lora if isinstance(model, TransformerModel) else apply_lora)(net, model.lora)
+    lora = resolve_presets(net, model.lora)
+    if not isinstance(model, TransformerModel):
+        return apply_lora(net, lora)
+    net = apply_peft_lora(net, lora)
+    keep_initial_factors(net, lora)  # a pissa or olora adapter is saved for the unmodified backbone
+    return net
 
 
 def compiled(net: nn.Module, options: Any) -> nn.Module:
