@@ -94,23 +94,6 @@ def test_an_optuna_search_with_a_failed_trial_goes_on_then_exits_1_after_its_sum
     assert (sweep_dir / "optimization_results.yaml").is_file() == (len(rows) == 2)
 
 
-def test_ddp_trains_over_two_cpu_processes(tiny_data_dir, tmp_path):
-    run_dir = tmp_path / "ddp"
-    args = [
-        *tiny_run_overrides(tiny_data_dir),
-        "trainer=ddp",
-        "trainer.accelerator=cpu",
-        "trainer.devices=2",
-        f"hydra.run.dir={run_dir}",
-    ]
-    result = run_train(args, tmp_path)
-    assert result.returncode == 0, result.stderr[-2000:]
-    metrics = json.loads((run_dir / "metrics.json").read_text())
-    assert metrics["world_size"] == 2
-    assert_learned(metrics)
-    assert (run_dir / "train_ddp_process_1.log").is_file()  # the second process, started by Lightning
-
-
 def test_slurm_launcher_config_composes_to_submitit(tiny_data_dir, tmp_path):
     cfg = compose_train_config(
         tmp_path / "run", tiny_run_overrides(tiny_data_dir) + ["hydra/launcher=slurm", "trainer=ddp"]
