@@ -1,5 +1,6 @@
-"""Hydra's and Lightning's own machinery runs loralab unchanged: jobs in parallel (joblib), a
-resumable Optuna search, DDP over two CPU processes, and a SLURM launcher config."""
+"""Hydra's own machinery runs loralab unchanged: jobs in parallel (joblib), a resumable Optuna
+search, and the SLURM launcher, run through submitit's local executor and composed for SLURM
+(DDP: test_ddp.py)."""
 
 import csv
 import json
@@ -7,7 +8,6 @@ import json
 import pytest
 from helpers.messages import assert_names
 from helpers.paths import PROJECT_ROOT
-from helpers.tiny_data import assert_learned
 from helpers.train_configs import compose_train_config, tiny_run_overrides
 from omegaconf import OmegaConf
 from test_sweep_summary import run_train
@@ -92,6 +92,46 @@ def test_an_optuna_search_with_a_failed_trial_goes_on_then_exits_1_after_its_sum
     assert_names(last, f"1 of {len(rows)}", why)
     # the study has the trial as failed; the best trial is the one that finished, if any
     assert (sweep_dir / "optimization_results.yaml").is_file() == (len(rows) == 2)
+
+
+def test_submitit_local_runs_a_sweep_as_slurm_would_and_it_ends_with_its_summary(tiny_data_dir, tmp_path):
+    """submitit's local executor pickles each job and runs it in a process of its own, with the job
+    folders SLURM gets; the summary is written by the sweep's own process once every job is back."""
+    sweep_dir = tmp_path / "sweep"
+    args = [
+        "-m",
+        *tiny_run_overrides(tiny_data_dir),
+        "model=lora_textclassifier",
+        "model.lora.rank=1,2",
+        "trainer.max_epochs=1",
+        "hydra/launcher=submitit_local",
+        f"hydra.sweep.dir={sweep_dir}",
+    ]
+    result = run_train(args, tmp_path)
+    assert result.returncode == 0, result.stderr[-2000:]
+    printed = result.stdout + result.stderr
+    assert f"Submitit 'local' sweep output dir : {sweep_dir}" in printed
+    assert f"sweep: 2 of 2 jobs finished; summary: {sweep_dir / 'summary.md'}" in printed
+    rows = list(csv.DictReader((sweep_dir / "summary.csv").open()))
+    assert [(r["job"], r["overrides"], r["status"]) for r in rows] == [
+        ("0", "model.lora.rank=1", "ok"),
+        ("1", "model.lora.rank=2", "ok"),
+    ]
+    for row in rows:
+        metrics = json.loads((sweep_dir / row["job"] / "metrics.json").read_text())
+        assert [float(row[key]) for key in ("val/acc_best", "test/acc")] == [
+            metrics["val/acc_best"],
+            metrics["test/acc"],
+        ]
+    assert "| model.lora.rank=2 |" in (sweep_dir / "summary.md").read_text()
+
+    # submitit's own files, as on SLURM: <sweep>/.submitit/<job id>/<job id>_0_log.out and .err
+    job_ids = sorted(p.name for p in (sweep_dir / ".submitit").iterdir() if p.name.isdigit())
+    logs = [(sweep_dir / ".submitit" / job_id / f"{job_id}_0_log.out").read_text() for job_id in job_ids]
+    assert all(f"JobEnvironment(job_id={job_id}," in log for job_id, log in zip(job_ids, logs))
+    assert all("Job completed successfully" in log for log in logs)
+    assert sorted(log.split("run folder: ")[1].split()[0] for log in logs) == [str(sweep_dir / j) for j in ("0", "1")]
+    assert all((sweep_dir / ".submitit" / job_id / f"{job_id}_0_log.err").is_file() for job_id in job_ids)
 
 
 def test_slurm_launcher_config_composes_to_submitit(tiny_data_dir, tmp_path):
