@@ -4,13 +4,20 @@ search, and the SLURM launcher, run through submitit's local executor and compos
 
 import csv
 import json
+import signal
 
 import pytest
 from helpers.messages import assert_names
 from helpers.paths import PROJECT_ROOT
 from helpers.train_configs import compose_train_config, tiny_run_overrides
+from hydra.core.utils import JobReturn, JobStatus
 from omegaconf import OmegaConf
 from test_sweep_summary import run_train
+
+from loralab.sweeps.exit_status import failed_jobs_line
+from loralab.sweeps.jobs import FAILURE_FILE
+from loralab.sweeps.submitit_launchers import job_returns
+from loralab.sweeps.summary import sweep_rows
 
 # Runs the entry points in subprocesses: the full suite, not the fast tier (CONTRIBUTING.md).
 pytestmark = pytest.mark.integration
@@ -134,10 +141,33 @@ def test_submitit_local_runs_a_sweep_as_slurm_would_and_it_ends_with_its_summary
     assert all((sweep_dir / ".submitit" / job_id / f"{job_id}_0_log.err").is_file() for job_id in job_ids)
 
 
+def test_a_submitit_job_killed_without_a_result_is_recorded_as_failed_and_the_others_kept(tmp_path):
+    """As a job SLURM kills at its time limit: no result file; the sweep must still reach its summary."""
+    import submitit
+
+    executor = submitit.LocalExecutor(folder=tmp_path / ".submitit" / "%j")
+    executor.update_parameters(timeout_min=1)
+    overrides = [["model.lora.rank=1"], ["model.lora.rank=2"]]
+    jobs = [
+        executor.submit(JobReturn, overrides=overrides[0], status=JobStatus.COMPLETED, _return_value=0.75),
+        executor.submit(signal.raise_signal, signal.SIGKILL),
+    ]
+    jobs[1]._results_timeout_s = 0  # not 15 s for a slow shared file system to show a result (as submitit's tests)
+    returns = job_returns(jobs, overrides, lambda index: tmp_path / str(index))
+    assert [r.return_value for r in returns] == [0.75, None]  # None: what a job that records its failure returns
+    failure = json.loads((tmp_path / "1" / FAILURE_FILE).read_text())
+    assert failure["error"] == "JobKilled"
+    assert_names(failure["message"], "without a result", jobs[1].paths.stderr)
+    assert list(OmegaConf.load(tmp_path / "1" / ".hydra" / "overrides.yaml")) == overrides[1]
+    assert not (tmp_path / "0").exists()  # a job with a result is left as it wrote its folder
+    assert failed_jobs_line(tmp_path) == f"error: 1 of 1 sweep jobs failed; why: {tmp_path / '1' / FAILURE_FILE}"
+    assert sweep_rows(tmp_path)[0]["status"].startswith("failed: JobKilled: the job ended without a result")
+
+
 def test_slurm_launcher_config_composes_to_submitit(tiny_data_dir, tmp_path):
     cfg = compose_train_config(
         tmp_path / "run", tiny_run_overrides(tiny_data_dir) + ["hydra/launcher=slurm", "trainer=ddp"]
     )
-    assert cfg.hydra.launcher._target_ == "hydra_plugins.hydra_submitit_launcher.submitit_launcher.SlurmLauncher"
+    assert cfg.hydra.launcher._target_ == "loralab.sweeps.submitit_launchers.SlurmLauncher"
     assert cfg.hydra.launcher.gpus_per_node == 1 and cfg.hydra.launcher.timeout_min == 120
     assert cfg.trainer.strategy == "ddp"
