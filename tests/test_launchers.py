@@ -168,6 +168,6 @@ def test_slurm_launcher_config_composes_to_submitit(tiny_data_dir, tmp_path):
     cfg = compose_train_config(
         tmp_path / "run", tiny_run_overrides(tiny_data_dir) + ["hydra/launcher=slurm", "trainer=ddp"]
     )
-    assert cfg.hydra.launcher._target_ == "loralab.sweeps.submitit_launchers.SlurmLauncher"
+    assert cfg.hydra.launcher._target_ == "hydra_plugins.hydra_submitit_launcher.submitit_launcher.SlurmLauncher"
     assert cfg.hydra.launcher.gpus_per_node == 1 and cfg.hydra.launcher.timeout_min == 120
     assert cfg.trainer.strategy == "ddp"
