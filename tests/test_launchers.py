@@ -1,16 +1,23 @@
-"""Hydra's and Lightning's own machinery runs loralab unchanged: jobs in parallel (joblib), a
-resumable Optuna search, DDP over two CPU processes, and a SLURM launcher config."""
+"""Hydra's own machinery runs loralab unchanged: jobs in parallel (joblib), a resumable Optuna
+search, and the SLURM launcher, run through submitit's local executor and composed for SLURM
+(DDP: test_ddp.py)."""
 
 import csv
 import json
+import signal
 
 import pytest
 from helpers.messages import assert_names
 from helpers.paths import PROJECT_ROOT
-from helpers.tiny_data import assert_learned
 from helpers.train_configs import compose_train_config, tiny_run_overrides
+from hydra.core.utils import JobReturn, JobStatus
 from omegaconf import OmegaConf
 from test_sweep_summary import run_train
+
+from loralab.sweeps.exit_status import failed_jobs_line
+from loralab.sweeps.jobs import FAILURE_FILE
+from loralab.sweeps.submitit_launchers import job_returns
+from loralab.sweeps.summary import sweep_rows
 
 # Runs the entry points in subprocesses: the full suite, not the fast tier (CONTRIBUTING.md).
 pytestmark = pytest.mark.integration
@@ -94,21 +101,67 @@ def test_an_optuna_search_with_a_failed_trial_goes_on_then_exits_1_after_its_sum
     assert (sweep_dir / "optimization_results.yaml").is_file() == (len(rows) == 2)
 
 
-def test_ddp_trains_over_two_cpu_processes(tiny_data_dir, tmp_path):
-    run_dir = tmp_path / "ddp"
+def test_submitit_local_runs_a_sweep_as_slurm_would_and_it_ends_with_its_summary(tiny_data_dir, tmp_path):
+    """submitit's local executor pickles each job and runs it in a process of its own, with the job
+    folders SLURM gets; the summary is written by the sweep's own process once every job is back."""
+    sweep_dir = tmp_path / "sweep"
     args = [
+        "-m",
         *tiny_run_overrides(tiny_data_dir),
-        "trainer=ddp",
-        "trainer.accelerator=cpu",
-        "trainer.devices=2",
-        f"hydra.run.dir={run_dir}",
+        "model=lora_textclassifier",
+        "model.lora.rank=1,2",
+        "trainer.max_epochs=1",
+        "hydra/launcher=submitit_local",
+        f"hydra.sweep.dir={sweep_dir}",
     ]
     result = run_train(args, tmp_path)
     assert result.returncode == 0, result.stderr[-2000:]
-    metrics = json.loads((run_dir / "metrics.json").read_text())
-    assert metrics["world_size"] == 2
-    assert_learned(metrics)
-    assert (run_dir / "train_ddp_process_1.log").is_file()  # the second process, started by Lightning
+    printed = result.stdout + result.stderr
+    assert f"Submitit 'local' sweep output dir : {sweep_dir}" in printed
+    assert f"sweep: 2 of 2 jobs finished; summary: {sweep_dir / 'summary.md'}" in printed
+    rows = list(csv.DictReader((sweep_dir / "summary.csv").open()))
+    assert [(r["job"], r["overrides"], r["status"]) for r in rows] == [
+        ("0", "model.lora.rank=1", "ok"),
+        ("1", "model.lora.rank=2", "ok"),
+    ]
+    for row in rows:
+        metrics = json.loads((sweep_dir / row["job"] / "metrics.json").read_text())
+        assert [float(row[key]) for key in ("val/acc_best", "test/acc")] == [
+            metrics["val/acc_best"],
+            metrics["test/acc"],
+        ]
+    assert "| model.lora.rank=2 |" in (sweep_dir / "summary.md").read_text()
+
+    # submitit's own files, as on SLURM: <sweep>/.submitit/<job id>/<job id>_0_log.out and .err
+    job_ids = sorted(p.name for p in (sweep_dir / ".submitit").iterdir() if p.name.isdigit())
+    logs = [(sweep_dir / ".submitit" / job_id / f"{job_id}_0_log.out").read_text() for job_id in job_ids]
+    assert all(f"JobEnvironment(job_id={job_id}," in log for job_id, log in zip(job_ids, logs))
+    assert all("Job completed successfully" in log for log in logs)
+    assert sorted(log.split("run folder: ")[1].split()[0] for log in logs) == [str(sweep_dir / j) for j in ("0", "1")]
+    assert all((sweep_dir / ".submitit" / job_id / f"{job_id}_0_log.err").is_file() for job_id in job_ids)
+
+
+def test_a_submitit_job_killed_without_a_result_is_recorded_as_failed_and_the_others_kept(tmp_path):
+    """As a job SLURM kills at its time limit: no result file; the sweep must still reach its summary."""
+    import submitit
+
+    executor = submitit.LocalExecutor(folder=tmp_path / ".submitit" / "%j")
+    executor.update_parameters(timeout_min=1)
+    overrides = [["model.lora.rank=1"], ["model.lora.rank=2"]]
+    jobs = [
+        executor.submit(JobReturn, overrides=overrides[0], status=JobStatus.COMPLETED, _return_value=0.75),
+        executor.submit(signal.raise_signal, signal.SIGKILL),
+    ]
+    jobs[1]._results_timeout_s = 0  # not 15 s for a slow shared file system to show a result (as submitit's tests)
+    returns = job_returns(jobs, overrides, lambda index: tmp_path / str(index))
+    assert [r.return_value for r in returns] == [0.75, None]  # None: what a job that records its failure returns
+    failure = json.loads((tmp_path / "1" / FAILURE_FILE).read_text())
+    assert failure["error"] == "JobKilled"
+    assert_names(failure["message"], "without a result", jobs[1].paths.stderr)
+    assert list(OmegaConf.load(tmp_path / "1" / ".hydra" / "overrides.yaml")) == overrides[1]
+    assert not (tmp_path / "0").exists()  # a job with a result is left as it wrote its folder
+    assert failed_jobs_line(tmp_path) == f"error: 1 of 1 sweep jobs failed; why: {tmp_path / '1' / FAILURE_FILE}"
+    assert sweep_rows(tmp_path)[0]["status"].startswith("failed: JobKilled: the job ended without a result")
 
 
 def test_slurm_launcher_config_composes_to_submitit(tiny_data_dir, tmp_path):

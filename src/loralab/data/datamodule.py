@@ -8,6 +8,7 @@ from typing import Protocol
 
 import lightning as L
 import torch
+from lightning.fabric.utilities.distributed import DistributedSamplerWrapper
 from torch.utils.data import DataLoader
 
 from loralab.data.collate import PadCollator
@@ -122,10 +123,14 @@ class TextClassificationDataModule(L.LightningDataModule):
             raise ValueError(f"unknown split {split!r}; choose one of {', '.join(self.splits)}")
         dataset = self.splits[split]
         batch_size = self.batch_size if shuffle else self.eval_batch_size
-        if self.group_by_length:
-            sampler = LengthGroupedSampler(dataset.lengths(), batch_size, shuffle, self.seed)
+        shards = self._process_shards()
+        if self.group_by_length:  # the batches grouped are the global ones (every process's share of a step)
+            processes = shards["num_replicas"] if shards else 1
+            sampler = LengthGroupedSampler(dataset.lengths(), batch_size * processes, shuffle, self.seed)
         else:
             sampler = (EpochShuffleSampler if shuffle else EvaluationOrderSampler)(len(dataset), self.seed)
+        if shards:
+            sampler = DistributedSamplerWrapper(sampler, shuffle=False, **shards)
         return DataLoader(
             dataset,
             batch_size=batch_size,
@@ -139,6 +144,16 @@ class TextClassificationDataModule(L.LightningDataModule):
             # before the checkpoint's RNG states are restored, an uninterrupted run's after).
             generator=torch.Generator().manual_seed(self.seed),
         )
+
+    def _process_shards(self) -> dict[str, int] | None:
+        """Under DDP, this process's share of the one seeded order: ``num_replicas`` and ``rank``.
+
+        Process ``r`` of ``n`` takes every ``n``-th index from ``r``, so one step's global batch holds
+        the examples one process would have batched at ``n`` times the per-process batch size. Lightning's
+        own wrapper would shuffle the training order once more, by its own seed: other batches than
+        one process sees, and metrics that differ by more than rounding."""
+        shards = self.trainer.distributed_sampler_kwargs if self.trainer is not None else None
+        return shards if shards and shards["num_replicas"] > 1 else None
 
     def train_dataloader(self) -> DataLoader:
         return self.dataloader("train", shuffle=True)

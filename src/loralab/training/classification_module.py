@@ -137,7 +137,8 @@ class TextClassificationModule(L.LightningModule):
         if self.trainer.sanity_checking:  # a few batches before training: not an epoch's accuracy
             return
         self.val_acc_best(values["acc"])
-        self.log("val/acc_best", self.val_acc_best.compute(), prog_bar=True)
+        # already global (the best of the synced val/acc); sync_dist as for the figures above
+        self.log("val/acc_best", self.val_acc_best.compute(), prog_bar=True, sync_dist=True)
 
     def test_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> None:
         self._step(batch, "test")
