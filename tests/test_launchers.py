@@ -11,12 +11,14 @@ from helpers.messages import assert_names
 from helpers.paths import PROJECT_ROOT
 from helpers.train_configs import compose_train_config, tiny_run_overrides
 from hydra.core.utils import JobReturn, JobStatus
+from hydra.utils import get_class
 from omegaconf import OmegaConf
 from test_sweep_summary import run_train
 
+from hydra_plugins.hydra_submitit_launcher import submitit_launcher
 from loralab.sweeps.exit_status import failed_jobs_line
 from loralab.sweeps.jobs import FAILURE_FILE
-from loralab.sweeps.submitit_launchers import job_returns
+from loralab.sweeps.submitit_launchers import RecordsKilledJobs, job_returns
 from loralab.sweeps.summary import sweep_rows
 
 # Runs the entry points in subprocesses: the full suite, not the fast tier (CONTRIBUTING.md).
@@ -111,7 +113,7 @@ def test_submitit_local_runs_a_sweep_as_slurm_would_and_it_ends_with_its_summary
         "model=lora_textclassifier",
         "model.lora.rank=1,2",
         "trainer.max_epochs=1",
-        "hydra/launcher=submitit_local",
+        "hydra/launcher=slurm_local",
         f"hydra.sweep.dir={sweep_dir}",
     ]
     result = run_train(args, tmp_path)
@@ -168,6 +170,9 @@ def test_slurm_launcher_config_composes_to_submitit(tiny_data_dir, tmp_path):
     cfg = compose_train_config(
         tmp_path / "run", tiny_run_overrides(tiny_data_dir) + ["hydra/launcher=slurm", "trainer=ddp"]
     )
-    assert cfg.hydra.launcher._target_ == "hydra_plugins.hydra_submitit_launcher.submitit_launcher.SlurmLauncher"
+    # the plugin's SlurmLauncher with loralab's rule for a job killed without a result
+    assert cfg.hydra.launcher._target_ == "hydra_plugins.loralab_submitit.launchers.SlurmLauncher"
+    launcher = get_class(cfg.hydra.launcher._target_)
+    assert issubclass(launcher, RecordsKilledJobs) and issubclass(launcher, submitit_launcher.SlurmLauncher)
     assert cfg.hydra.launcher.gpus_per_node == 1 and cfg.hydra.launcher.timeout_min == 120
     assert cfg.trainer.strategy == "ddp"
