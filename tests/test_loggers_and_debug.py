@@ -76,3 +76,13 @@ def test_logger_wandb_writes_an_offline_run_in_the_run_folder(tmp_path, tiny_dat
     run_dir = tmp_path / "run"
     train(compose_train_config(run_dir, tiny_run_overrides(tiny_data_dir) + ["logger=wandb"]))
     assert list((run_dir / "wandb").glob("offline-run-*"))
+
+
+def test_logger_null_on_the_command_line_means_no_logger(monkeypatch, capsys):
+    """Hydra refuses null as a group's option with a traceback; train.py reads it as ``~logger``."""
+    from helpers.entry_points import run_in_process
+
+    composed = run_in_process(monkeypatch, capsys, "train.py", "logger=null", "data=ag_news", "--cfg", "job")
+    assert composed.returncode == 0, composed.stderr[-2000:]
+    assert "\nlogger: null\n" in composed.stdout
+    assert "name: ag_news" in composed.stdout  # the other overrides as given

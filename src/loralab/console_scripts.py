@@ -16,7 +16,7 @@ from omegaconf import DictConfig
 
 from loralab.cli_errors import run_cli
 from loralab.configs import CONFIG_DIR
-from loralab.overrides import override_key, override_value
+from loralab.overrides import group_removals, override_key, override_value
 from loralab.quiet_console import filter_third_party_noise
 from loralab.runs.open_run import take_base_argument
 from loralab.runs.resume import resume_arguments
@@ -50,7 +50,8 @@ def _train_job(cfg: DictConfig) -> float | None:
 
 def train() -> None:
     """``loralab-train [overrides]`` (``python train.py``): train as the Hydra config says."""
-    sys.argv[1:] = run_cli(lambda: resume_arguments(sys.argv[1:]))
+    groups = {path.name for path in CONFIG_DIR.iterdir() if path.is_dir()}
+    sys.argv[1:] = run_cli(lambda: resume_arguments(group_removals(sys.argv[1:], groups)))
     _train_job()
 
 

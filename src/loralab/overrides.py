@@ -14,3 +14,12 @@ def override_key(override: str) -> str:
 def override_value(override: str) -> str:
     """The value a command-line override sets (``a.b=1`` -> ``1``); empty for ``~key`` without one."""
     return override.split("=", 1)[1] if "=" in override else ""
+
+
+def group_removals(overrides: list[str], groups: set[str]) -> list[str]:
+    """``logger=null`` as Hydra's ``~logger`` for each config group in ``groups`` (Hydra itself
+    refuses null as a group's option with a traceback); every other override unchanged."""
+    return [
+        f"~{override_key(o)}" if "=" in o and override_key(o) in groups and override_value(o) == "null" else o
+        for o in overrides
+    ]
