@@ -57,6 +57,9 @@ class OptunaSweeper(Sweeper):
         self.sweep_dir = Path(config.hydra.sweep.dir)
 
     def sweep(self, arguments: list[str]) -> None:
+        from loralab.cli_errors import run_cli
         from loralab.sweeps.search.study_sweep import StudySweep
 
-        StudySweep(launcher=self.launcher, sweep_dir=self.sweep_dir, **self.settings).run(arguments)
+        # a bad storage URL or search space: one line naming it, exit 1
+        search = run_cli(lambda: StudySweep(self.launcher, self.sweep_dir, arguments=arguments, **self.settings))
+        search.run()

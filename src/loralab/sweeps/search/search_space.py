@@ -1,11 +1,11 @@
 """The search space of ``hydra.sweeper.params`` (and sweep overrides on the command line), written in
 Hydra's override grammar, as Optuna distributions:
 
-- ``choice(1, 2, 4)`` -> ``CategoricalDistribution``
+- ``choice(1, 2, 4)`` (or ``1, 2, 4``) -> ``CategoricalDistribution``
 - ``range(1, 9, step=2)`` -> ``IntDistribution`` from 1 to 9, both included, as hydra-optuna-sweeper
   reads it (a float bound or step: ``FloatDistribution``); ``shuffle(range(...))`` ->
   ``CategoricalDistribution`` of the values Hydra's ``range`` gives (stop excluded)
-- ``interval(0.001, 0.1)`` -> ``FloatDistribution`` (int bounds: ``IntDistribution``);
+- ``interval(0.001, 0.1)`` -> ``FloatDistribution`` (Hydra reads its bounds as floats);
   ``tag(log, interval(...))`` samples on a log scale
 
 A plain ``key=value`` is a fixed override every trial gets; ``~key`` deletions pass through as they are.
@@ -16,13 +16,18 @@ from __future__ import annotations
 from typing import Any
 
 from hydra.core.override_parser.overrides_parser import OverridesParser
-from hydra.core.override_parser.types import Override, Transformer
+from hydra.core.override_parser.types import Glob, Override, Transformer
 from optuna.distributions import BaseDistribution, CategoricalDistribution, FloatDistribution, IntDistribution
 
 
 def distribution(override: Override) -> BaseDistribution:
     """The Optuna distribution of one sweep override (``choice``, ``range`` or ``interval``)."""
     value = override.value()
+    if isinstance(value, Glob):
+        raise ValueError(
+            f"{override.input_line}: the Optuna sweeper takes choice(a, b) (or a, b), range(...) or "
+            "interval(...), not glob(...): list the values with choice"
+        )
     if override.is_choice_sweep() or (override.is_range_sweep() and value.shuffle):
         return CategoricalDistribution(list(override.sweep_iterator(transformer=Transformer.encode)))
     if override.is_range_sweep():
@@ -30,15 +35,8 @@ def distribution(override: Override) -> BaseDistribution:
             step = float(value.step) if value.step else None
             return FloatDistribution(float(value.start), float(value.stop), step=step)
         return IntDistribution(int(value.start), int(value.stop), step=int(value.step))
-    if override.is_interval_sweep():
-        is_log = "log" in value.tags
-        if isinstance(value.start, int) and isinstance(value.end, int):
-            return IntDistribution(value.start, value.end, log=is_log)
-        return FloatDistribution(float(value.start), float(value.end), log=is_log)
-    raise ValueError(
-        f"{override.input_line}: the Optuna sweeper takes choice(...), range(...) or interval(...), "
-        "not a glob or a comma list; write choice(a, b) for a list"
-    )
+    # the one sweep left: an interval, whose bounds Hydra reads as floats
+    return FloatDistribution(float(value.start), float(value.end), log="log" in value.tags)
 
 
 def search_space(arguments: list[str]) -> tuple[dict[str, BaseDistribution], list[str]]:

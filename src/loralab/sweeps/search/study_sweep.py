@@ -60,9 +60,11 @@ class StudySweep:
         heartbeat_interval: int | None,
         grace_period: int | None,
         max_retry: int,
+        arguments: list[str],
     ) -> None:
+        """Opens the study; a bad storage or search space raises ValueError naming the key."""
         self.launcher, self.sweep_dir = launcher, sweep_dir
-        self.sampler_config, self.directions, self.params = sampler, directions, params
+        self.sampler_config, self.directions = sampler, directions
         self.n_trials, self.n_jobs, self.max_failure_rate = n_trials, n_jobs, max_failure_rate
         self.sweep_dir.mkdir(parents=True, exist_ok=True)  # sqlite makes the file, not the folder
         warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)  # fail_stale_trials
@@ -74,9 +76,10 @@ class StudySweep:
             load_if_exists=True,
         )
         self.heartbeats = Heartbeats(self.study, heartbeat_interval, grace_period, max_retry)
+        self.space, self.fixed = search_space([f"{key}={value}" for key, value in params.items()] + list(arguments))
 
-    def run(self, arguments: list[str]) -> None:
-        space, fixed = search_space([f"{key}={value}" for key, value in self.params.items()] + list(arguments))
+    def run(self) -> None:
+        space, fixed = self.space, self.fixed
         earlier = self.study.get_trials(deepcopy=False)
         self.study.sampler = self._sampler(space, len(earlier))
         if earlier:
