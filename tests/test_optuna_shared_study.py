@@ -1,7 +1,11 @@
 """A search many workers share: the same command started three times against one storage (a real
 PostgreSQL server, started here, and a journal file) joins one study of ``n_trials=9``; one worker is
 killed mid-trial. The study still ends with 9 complete trials, none with the parameters of another,
-the killed trial failed by heartbeat and retried, and the job folders named by trial number."""
+the killed trial failed by heartbeat and retried, and the job folders named by trial number.
+
+The workers run a cheap objective (``helpers/optuna_objective.py``): the sweeper is the same for any
+task, and train.py through it is tested in test_launchers.py. Three train.py workers sharing a
+PostgreSQL study are the last test here, run where ``LORALAB_TEST_SHARED_TRAIN`` is set."""
 
 import os
 import signal
@@ -90,8 +94,23 @@ def assert_study_done(storage: str, sweep_dirs: list[Path]) -> list[optuna.trial
     return trials
 
 
-def test_three_workers_share_a_study_on_a_journal_file_and_survive_a_killed_worker(tmp_path, capsys):
-    storage = f"journal:{tmp_path / 'study.log'}"
+@pytest.fixture
+def postgres_url():
+    """A throwaway PostgreSQL server for the test (skipped, with the reason, where none can start)."""
+    if reason := why_no_postgres():
+        pytest.skip(reason)
+    with postgres_server() as url:
+        yield url
+
+
+@pytest.fixture(params=["postgresql", "journal"])
+def storage(request, tmp_path):
+    if request.param == "journal":
+        return f"journal:{tmp_path / 'study.log'}"
+    return request.getfixturevalue("postgres_url")
+
+
+def test_three_workers_share_one_study_and_survive_a_killed_worker(storage, tmp_path, capsys):
     command = [sys.executable, str(OBJECTIVE), "-m", "seconds=0.5"]
     sweep_dirs = run_three_workers(command, storage, tmp_path, started="started", done="done")
     assert_study_done(storage, sweep_dirs)
@@ -101,9 +120,11 @@ def test_three_workers_share_a_study_on_a_journal_file_and_survive_a_killed_work
     assert "failed by heartbeat (its worker died), retried" in printed
 
 
-def test_three_train_py_workers_share_a_study_on_postgresql_and_survive_a_killed_worker(tmp_path):
-    if reason := why_no_postgres():
-        pytest.skip(reason)
+@pytest.mark.skipif(
+    not os.environ.get("LORALAB_TEST_SHARED_TRAIN"),
+    reason="three train.py workers take over a minute on 2 CPU cores: set LORALAB_TEST_SHARED_TRAIN=1 to run them",
+)
+def test_three_train_py_workers_share_a_study_on_postgresql_and_survive_a_killed_worker(postgres_url, tmp_path):
     command = [
         sys.executable,
         "train.py",
@@ -113,9 +134,8 @@ def test_three_train_py_workers_share_a_study_on_postgresql_and_survive_a_killed
         f"paths.cache_dir={tmp_path / 'cache'}",
         "hparams_search=lora_optuna",
     ]
-    with postgres_server() as storage:
-        sweep_dirs = run_three_workers(command, storage, tmp_path, started=".hydra", done="metrics.json")
-        trials = assert_study_done(storage, sweep_dirs)
+    sweep_dirs = run_three_workers(command, postgres_url, tmp_path, started=".hydra", done="metrics.json")
+    trials = assert_study_done(postgres_url, sweep_dirs)
     complete = [trial for trial in trials if trial.state == optuna.trial.TrialState.COMPLETE]
     assert all(0.0 <= trial.value <= 1.0 for trial in complete)  # val/acc_best of each trial
     assert all((Path(trial.user_attrs[JOB_FOLDER_ATTR]) / "metrics.json").is_file() for trial in complete)
