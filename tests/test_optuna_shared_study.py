@@ -84,7 +84,8 @@ def assert_study_done(storage: str, sweep_dirs: list[Path]) -> list[optuna.trial
     complete = [trial for trial in trials if trial.state == optuna.trial.TrialState.COMPLETE]
     assert len(complete) == N_TRIALS
     assert len({tuple(sorted(trial.params.items())) for trial in complete}) == N_TRIALS
-    retried = [trial.system_attrs[FAILED_TRIAL_ATTR] for trial in trials if FAILED_TRIAL_ATTR in trial.system_attrs]
+    # the killed trial failed, and its retry (the same parameters) is one of the complete trials
+    retried = [trial.system_attrs[FAILED_TRIAL_ATTR] for trial in complete if FAILED_TRIAL_ATTR in trial.system_attrs]
     failed = [trial.number for trial in trials if trial.state == optuna.trial.TrialState.FAIL]
     assert failed and set(failed) <= set(retried)
     folders = [Path(trial.user_attrs[JOB_FOLDER_ATTR]) for trial in complete]

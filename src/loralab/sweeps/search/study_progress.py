@@ -62,8 +62,9 @@ def drop_reason(study: optuna.Study, trial: optuna.Trial, n_trials: int, is_retr
     """Why ``trial`` (just asked, its parameters suggested) must not run, or None: another running
     trial has its parameters (a retry keeps the parameters of the trial it retries), or the trials
     numbered before it already make ``n_trials``."""
-    trials = [other for other in study.get_trials(deepcopy=False) if other.number != trial.number]
-    before = [other for other in counted(trials) if other.number < trial.number]
+    every = study.get_trials(deepcopy=False)  # with this trial: a retry makes the trial it retries not count
+    before = [other for other in counted(every) if other.number < trial.number]
+    trials = [other for other in every if other.number != trial.number]
     if len(before) >= n_trials:
         return f"surplus: trials before it make n_trials={n_trials}"
     if is_retry:

@@ -8,7 +8,13 @@ from __future__ import annotations
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
-from loralab.sweeps.search.study_progress import DROPPED_ATTR, JOB_FOLDER_ATTR, counted, retried_numbers
+from loralab.sweeps.search.study_progress import (
+    DROPPED_ATTR,
+    FAILED_TRIAL_ATTR,
+    JOB_FOLDER_ATTR,
+    counted,
+    retried_numbers,
+)
 from loralab.sweeps.search.study_storage import open_storage
 
 
@@ -30,6 +36,8 @@ def _status(trial: FrozenTrial, retried: set[int]) -> str:
         return f"dropped: {trial.user_attrs[DROPPED_ATTR]}"
     if trial.number in retried:
         return "failed by heartbeat (its worker died), retried"
+    if FAILED_TRIAL_ATTR in trial.system_attrs:
+        return f"{trial.state.name.lower()} (retry of trial {trial.system_attrs[FAILED_TRIAL_ATTR]})"
     return trial.state.name.lower()
 
 
@@ -50,7 +58,8 @@ def study_report(storage_url: str, study_name: str | None = None) -> str:
     for trial in trials:
         value = "" if trial.values is None else ", ".join(f"{v:.4f}" for v in trial.values)
         params = " ".join(f"{name}={value}" for name, value in trial.params.items())
-        folder = trial.user_attrs.get(JOB_FOLDER_ATTR, "")
+        # a dropped retry carries the user attributes of the trial it retries, its job folder too
+        folder = "" if DROPPED_ATTR in trial.user_attrs else trial.user_attrs.get(JOB_FOLDER_ATTR, "")
         lines.append(f"| {trial.number} | {_status(trial, retried)} | {value} | {params} | {folder} |")
     if complete and len(study.directions) == 1:
         best = study.best_trial
