@@ -95,6 +95,7 @@ class StudySweep:
                 )
             else:
                 log.info("resuming study %s: %d trials finished, %d to go", name, done.finished, to_go)
+        waiting_for = 0
         while True:
             self.heartbeats.fail_stale_trials()
             done = progress(self.study)
@@ -102,7 +103,16 @@ class StudySweep:
             if to_go == 0:
                 if done.running == 0 or not self.heartbeats.interval:
                     break
-                time.sleep(min(self.heartbeats.interval, MAX_WAIT_SECONDS))  # other workers' trials
+                if done.running != waiting_for:  # other workers' trials, or one of a killed run
+                    log.info(
+                        "waiting for %d running trials of study %s (a trial whose worker died is retried "
+                        "%d s after its last heartbeat)",
+                        done.running,
+                        self.study.study_name,
+                        self.heartbeats.grace_period,
+                    )
+                    waiting_for = done.running
+                time.sleep(min(self.heartbeats.interval, MAX_WAIT_SECONDS))
                 continue
             trials = self._ask(space, min(self.n_jobs, to_go))
             if trials:
