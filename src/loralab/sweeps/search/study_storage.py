@@ -68,7 +68,7 @@ def open_storage(
     for _ in range(STORAGE_ATTEMPTS - 1):
         try:
             return RDBStorage(storage, **options)
-        except sqlalchemy.exc.IntegrityError:  # workers started together all create the tables at once
+        except sqlalchemy.exc.DBAPIError:  # workers started together all create the tables at once: "already exists"
             time.sleep(0.5 + random.random())
     return RDBStorage(storage, **options)
 
