@@ -14,6 +14,7 @@ import inspect
 import random
 import threading
 import time
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -34,7 +35,9 @@ def retry_callback(max_retry: int) -> Any:
     """Optuna's callback that re-queues a stale trial (named ``RetryHeartbeatStaleTrialCallback`` from 4.9)."""
     storages = optuna.storages
     retry = getattr(storages, "RetryHeartbeatStaleTrialCallback", None) or storages.RetryFailedTrialCallback
-    return retry(max_retry=max_retry)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        return retry(max_retry=max_retry)
 
 
 def journal_path(storage: str) -> Path:
