@@ -1,12 +1,14 @@
-"""Hydra's override grammar as Optuna distributions (what ``hydra.sweeper.params`` means), and the
-spellings ``hydra.sweeper.storage`` takes."""
+"""Hydra's override grammar as Optuna distributions (what ``hydra.sweeper.params`` means), the
+spellings ``hydra.sweeper.storage`` takes, and a study summary's errors."""
 
+import optuna
 import pytest
 from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
 from optuna.storages import JournalStorage
 
 from loralab.sweeps.search.search_space import search_space
 from loralab.sweeps.search.study_storage import journal_path, open_storage
+from loralab.sweeps.search.study_summary import study_report
 
 
 def test_each_sweep_of_the_grammar_is_an_optuna_distribution():
@@ -52,3 +54,15 @@ def test_storage_spellings(tmp_path):
     assert open_storage(None, 60, None, 2) is None
     with pytest.raises(ValueError, match="hydra.sweeper.storage=redis://host is neither .* journal:<file>"):
         open_storage("redis://host", 60, None, 2)
+
+
+def test_a_study_summary_names_a_missing_storage_or_study_without_creating_one(tmp_path):
+    for storage in (f"journal:{tmp_path / 'none' / 'study.log'}", f"sqlite:///{tmp_path / 'none.db'}"):
+        with pytest.raises(FileNotFoundError, match="does not exist; pass the storage the search wrote"):
+            study_report(storage)
+    assert not list(tmp_path.iterdir())
+    storage = f"journal:{tmp_path / 'study.log'}"
+    optuna.create_study(study_name="lora_optuna", storage=open_storage(storage, None, None, 0))
+    with pytest.raises(ValueError, match=r"holds the studies \['lora_optuna'\]; pass the study's name"):
+        study_report(storage, "other")
+    assert study_report(storage).startswith(f"study lora_optuna in {storage}: 0 trials finished")

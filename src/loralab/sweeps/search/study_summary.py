@@ -5,6 +5,8 @@ prints it; a sweep folder gives the table of its own jobs instead (``loralab.swe
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
@@ -15,10 +17,16 @@ from loralab.sweeps.search.study_progress import (
     counted,
     retried_numbers,
 )
-from loralab.sweeps.search.study_storage import open_storage
+from loralab.sweeps.search.study_storage import JOURNAL_PREFIX, journal_path, open_storage
 
 
 def _load(storage_url: str, study_name: str | None) -> optuna.Study:
+    # a file-backed storage that is not there: say so, rather than create an empty one
+    path = journal_path(storage_url) if storage_url.startswith(JOURNAL_PREFIX) else None
+    if storage_url.startswith("sqlite:///"):
+        path = Path(storage_url.removeprefix("sqlite:///"))
+    if path is not None and not path.is_file():
+        raise FileNotFoundError(f"{path} does not exist; pass the storage the search wrote (hydra.sweeper.storage)")
     storage = open_storage(storage_url, heartbeat_interval=None, grace_period=None, max_retry=0)
     names = [summary.study_name for summary in optuna.get_all_study_summaries(storage, include_best_trial=False)]
     if study_name is None and len(names) == 1:
