@@ -88,6 +88,8 @@ def test_an_optuna_search_with_a_failed_trial_goes_on_then_exits_1_after_its_sum
         "hparams_search=lora_optuna",
         f"hydra.sweeper.n_trials={len(ranks.split(','))}",
         f"hydra.sweeper.params={{model.lora.rank:'choice({ranks})'}}",  # rank 0 fails at the config schema
+        "model.lora.alpha=1",  # the other searched keys fixed: two trials take ranks 0 and 1, not 1 twice
+        "model.freeze_embeddings=false",
         f"hydra.sweep.dir={sweep_dir}",
     ]
     result = run_train(args, tmp_path)

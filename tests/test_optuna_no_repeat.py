@@ -3,7 +3,7 @@
 import optuna
 import pytest
 
-from hydra_plugins.loralab_optuna.no_repeat_sampler import NoRepeatSampler
+from loralab.sweeps.search.no_repeat_sampler import NoRepeatSampler
 
 SPACE = {"rank": [1, 2, 4, 8], "alpha": [1, 16], "frozen": [True, False]}  # 16 combinations
 

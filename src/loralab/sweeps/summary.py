@@ -4,7 +4,9 @@
 
 Written by a Hydra callback when a multirun ends, which then prints where they are and the best
 job; rebuilt from any sweep folder, a killed one included, with
-``python -m loralab.sweeps.summary <sweep folder>``.
+``python -m loralab.sweeps.summary <sweep folder>``. Given an Optuna storage instead
+(``python -m loralab.sweeps.summary <storage URL> [study name]``), it prints the whole study that
+several workers shared (``loralab.sweeps.search.study_summary``).
 """
 
 from __future__ import annotations
@@ -30,7 +32,6 @@ from loralab.overrides import override_key
 from loralab.sweeps.jobs import FAILURE_FILE
 from loralab.sweeps.plot import plot_sweep
 from loralab.terminal_text import escaped
-from loralab.training.tensorboard_hparams import read_sessions, write_sweep_experiment
 
 log = logging.getLogger(__name__)
 
@@ -241,6 +242,9 @@ def sweep_report(sweep_dir: str | Path, rows: list[dict[str, Any]]) -> str:
 def summarise_sweep(sweep_dir: str | Path) -> str:
     """The summary files, the sweep's TensorBoard HPARAMS description and summary plot (when its jobs
     wrote TensorBoard sessions); returns what to tell the user."""
+    # here, not at the top: Lightning's import takes seconds, and a study's summary needs none of it
+    from loralab.training.tensorboard_hparams import read_sessions, write_sweep_experiment
+
     rows = write_sweep_summary(sweep_dir)
     sessions = read_sessions(sweep_dir)
     if sessions:
@@ -273,9 +277,19 @@ def sweep_folder(path: str) -> Path:
     return folder
 
 
+USAGE = "usage: python -m loralab.sweeps.summary <sweep folder> | <study storage URL> [study name]"
+
+
 def main(argv: list[str]) -> None:
-    if len(argv) != 1 or argv[0] in ("-h", "--help"):
-        raise SystemExit("usage: python -m loralab.sweeps.summary <sweep folder>")
+    if not argv or len(argv) > 2 or argv[0] in ("-h", "--help"):
+        raise SystemExit(USAGE)
+    if "://" in argv[0] or argv[0].startswith("journal:"):  # Optuna is imported only for a storage
+        from loralab.sweeps.search.study_summary import study_report
+
+        print(study_report(argv[0], argv[1] if len(argv) == 2 else None))
+        return
+    if len(argv) == 2:
+        raise SystemExit(USAGE)
     print(summarise_sweep(sweep_folder(argv[0])))
 
 
