@@ -47,6 +47,16 @@ class LoRAEmbedding(LoRALayer):
     def _delta(self, A: torch.Tensor, B: torch.Tensor) -> torch.Tensor:
         return A @ B * self.scaling
 
+    def dora_scale(self) -> torch.Tensor:
+        """``m / ||E + s A B||`` per dimension, the norm (a constant for the backward pass) expanded
+        as ``||E||^2 + 2s <E, A B> + s^2 ||A B||^2`` over the vocabulary: products of r-wide
+        factors, never the vocabulary x dim update (``benchmarks/bench_variants.py``)."""
+        with torch.no_grad():
+            E, A, B, s = self.base.weight, self.lora_A, self.lora_B, self.scaling
+            squares = (E * E).sum(0) + 2 * s * ((E.T @ A) * B.T).sum(1) + s * s * ((B.T @ (A.T @ A)) * B.T).sum(1)
+            norm = squares.clamp_min(0).sqrt()
+        return self.lora_magnitude / norm
+
     def forward(self, input_ids: torch.Tensor) -> torch.Tensor:
         out = self.base(input_ids)
         if self.merged:
