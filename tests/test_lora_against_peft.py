@@ -6,27 +6,11 @@ import copy
 import pytest
 import torch
 from helpers.messages import naming
+from helpers.tiny_classifier import VOCAB_SIZE, padded_batch, tiny_text_classifier
 from safetensors.torch import save_file
 
 from loralab.lora import LoraSettings, apply_lora, merge_and_unload, peft_lora_config, to_peft_state_dict
 from loralab.models import TextClassifier
-
-VOCAB_SIZE = 40
-
-
-def _base() -> TextClassifier:
-    torch.manual_seed(0)
-    return TextClassifier(vocab_size=VOCAB_SIZE, num_classes=3, embed_dim=12, hidden_dim=6)
-
-
-def _batch() -> tuple[torch.Tensor, torch.Tensor]:
-    """Rows of different lengths, so padding and the masked mean take part."""
-    ids = torch.randint(1, VOCAB_SIZE, (5, 9), generator=torch.Generator().manual_seed(1))
-    mask = torch.ones_like(ids)
-    for row, length in enumerate([9, 7, 4, 2, 1]):
-        ids[row, length:] = 0
-        mask[row, length:] = 0
-    return ids, mask
 
 
 def _randomised_lab_adapter(base: TextClassifier, settings: LoraSettings) -> TextClassifier:
@@ -70,7 +54,7 @@ def test_lab_adapter_in_peft_gives_the_same_logits(name):
     from peft.tuners.lora import Embedding, Linear
 
     settings = SETTINGS[name]
-    base = _base()
+    base = tiny_text_classifier()
     lab = _randomised_lab_adapter(base, settings).eval()
     peft_model = _peft_twin(base, lab, settings).eval()
     assert isinstance(peft_model.base_model.model.fc1, Linear)
@@ -79,7 +63,7 @@ def test_lab_adapter_in_peft_gives_the_same_logits(name):
         assert peft_model.base_model.model.get_submodule(layer).scaling["default"] == pytest.approx(
             lab.get_submodule(layer).scaling
         )
-    ids, mask = _batch()
+    ids, mask = padded_batch()
     with torch.no_grad():
         ours = lab(ids, mask)
         assert not torch.allclose(ours, base(ids, mask), atol=1e-3)  # the adapter does change the logits
@@ -90,10 +74,10 @@ def test_lab_adapter_in_peft_gives_the_same_logits(name):
 def test_gradients_match_peft_after_conversion():
     """Training would go the same way: the loss's gradients, converted, are PEFT's (padding row included)."""
     settings = SETTINGS["standard"]
-    base = _base()
+    base = tiny_text_classifier()
     lab = _randomised_lab_adapter(base, settings)
     peft_model = _peft_twin(base, lab, settings)
-    ids, mask = _batch()
+    ids, mask = padded_batch()
     lab(ids, mask).logsumexp(-1).sum().backward()
     peft_model(input_ids=ids, attention_mask=mask).logsumexp(-1).sum().backward()
     lab_grads = {name: p.grad for name, p in lab.named_parameters() if p.requires_grad}
@@ -114,19 +98,19 @@ def test_converted_adapter_saved_as_files_loads_with_peft_from_pretrained(tmp_pa
     from peft import PeftModel
 
     settings = SETTINGS["standard"]
-    base = _base()
+    base = tiny_text_classifier()
     lab = _randomised_lab_adapter(base, settings).eval()
     peft_lora_config(settings).save_pretrained(tmp_path)
     save_file(to_peft_state_dict(lab), str(tmp_path / "adapter_model.safetensors"))
     loaded = PeftModel.from_pretrained(copy.deepcopy(base), tmp_path).eval()
-    ids, mask = _batch()
+    ids, mask = padded_batch()
     with torch.no_grad():
         torch.testing.assert_close(loaded(input_ids=ids, attention_mask=mask), lab(ids, mask))
 
 
 def test_layouts_are_transposed_and_keys_are_peft_saved_names():
     settings = SETTINGS["standard"]
-    lab = _randomised_lab_adapter(_base(), settings)
+    lab = _randomised_lab_adapter(tiny_text_classifier(), settings)
     converted = to_peft_state_dict(lab)
     assert lab.fc1.lora_A.shape == (12, 2) and lab.embedding.lora_A.shape == (VOCAB_SIZE, 2)
     assert {key: tuple(value.shape) for key, value in converted.items()} == {
@@ -143,6 +127,8 @@ def test_layouts_are_transposed_and_keys_are_peft_saved_names():
 def test_lab_scaling_and_a_trained_lora_base_have_no_peft_counterpart():
     with pytest.raises(ValueError, match=naming("'alpha'", "standard", "rslora")):
         peft_lora_config(LoraSettings(target_modules=["fc1"], rank=2, alpha=1, scaling="alpha"))
-    lab = apply_lora(_base(), LoraSettings(target_modules=["embedding"], rank=2, alpha=1, freeze_embeddings=False))
+    lab = apply_lora(
+        tiny_text_classifier(), LoraSettings(target_modules=["embedding"], rank=2, alpha=1, freeze_embeddings=False)
+    )
     with pytest.raises(ValueError, match=naming("embedding.base.weight")):
         to_peft_state_dict(lab)

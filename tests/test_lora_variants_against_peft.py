@@ -9,6 +9,7 @@ import json
 
 import pytest
 import torch
+from helpers.tiny_classifier import padded_batch, tiny_text_classifier
 from safetensors.torch import save_file
 
 from loralab.lora import (
@@ -24,7 +25,6 @@ from loralab.lora import (
 from loralab.models import TextClassifier
 from loralab.settings.lora import INITS, VARIANTS
 
-VOCAB_SIZE = 40
 CASES = [*itertools.product(VARIANTS, INITS), ("dora", "pissa-rslora")]
 
 
@@ -39,20 +39,6 @@ def _settings(variant: str, init: str) -> LoraSettings:
         init=init,
         modules_to_save=["fc2"],
     )
-
-
-def _base() -> TextClassifier:
-    torch.manual_seed(0)
-    return TextClassifier(vocab_size=VOCAB_SIZE, num_classes=3, embed_dim=12, hidden_dim=6)
-
-
-def _batch() -> tuple[torch.Tensor, torch.Tensor]:
-    ids = torch.randint(1, VOCAB_SIZE, (5, 9), generator=torch.Generator().manual_seed(1))
-    mask = torch.ones_like(ids)
-    for row, length in enumerate([9, 7, 4, 2, 1]):
-        ids[row, length:] = 0
-        mask[row, length:] = 0
-    return ids, mask
 
 
 def _trained(base: TextClassifier, settings: LoraSettings) -> TextClassifier:
@@ -78,7 +64,7 @@ def _peft_twin(lab: TextClassifier, settings: LoraSettings):
 
     from loralab.lora import base_state_dict
 
-    residual = _base()
+    residual = tiny_text_classifier()
     residual.load_state_dict({**base_state_dict(lab), **_residual_weights(lab)})
     config = peft_lora_config(LoraSettings(**{**vars(settings), "init": "default"}))
     model = get_peft_model(residual, config)
@@ -98,7 +84,7 @@ def test_init_of_a_linear_layer_is_peft_s_and_changes_nothing(variant, init):
     from peft import get_peft_model
 
     settings = _settings(variant, init)
-    base = _base()
+    base = tiny_text_classifier()
     torch.manual_seed(3)
     lab = apply_lora(copy.deepcopy(base), settings)
     torch.manual_seed(3)
@@ -112,7 +98,7 @@ def test_init_of_a_linear_layer_is_peft_s_and_changes_nothing(variant, init):
         assert lab.fc1.lora_B.abs().sum() == 0 and fc1.lora_B["default"].weight.abs().sum() == 0
     if variant == "dora":
         torch.testing.assert_close(lab.fc1.lora_magnitude, fc1.lora_magnitude_vector["default"].weight)
-    ids, mask = _batch()
+    ids, mask = padded_batch()
     with torch.no_grad():
         torch.testing.assert_close(lab(ids, mask), base(ids, mask), rtol=1e-5, atol=1e-5)
 
@@ -120,9 +106,9 @@ def test_init_of_a_linear_layer_is_peft_s_and_changes_nothing(variant, init):
 @pytest.mark.parametrize(("variant", "init"), CASES)
 def test_logits_merged_logits_and_gradients_match_peft(variant, init):
     settings = _settings(variant, init)
-    lab = _trained(_base(), settings)
+    lab = _trained(tiny_text_classifier(), settings)
     peft_model = _peft_twin(lab, settings)
-    ids, mask = _batch()
+    ids, mask = padded_batch()
     lab(ids, mask).logsumexp(-1).sum().backward()
     peft_model(input_ids=ids, attention_mask=mask).logsumexp(-1).sum().backward()
     expected = to_peft_state_dict(lab, {name: p.grad for name, p in lab.named_parameters() if p.requires_grad})
@@ -153,12 +139,12 @@ def test_saved_adapter_loads_into_peft_on_the_unmodified_base(variant, init, tmp
     from peft import PeftModel
 
     settings = _settings(variant, init)
-    base = _base()
+    base = tiny_text_classifier()
     lab = _trained(base, settings).eval()
     peft_lora_config(plain_settings(settings)).save_pretrained(tmp_path)
     save_file(to_peft_state_dict(lab), str(tmp_path / "adapter_model.safetensors"))
     loaded = PeftModel.from_pretrained(copy.deepcopy(base), tmp_path).eval()
-    ids, mask = _batch()
+    ids, mask = padded_batch()
     with torch.no_grad():
         torch.testing.assert_close(loaded(input_ids=ids, attention_mask=mask), lab(ids, mask), rtol=1e-5, atol=1e-5)
 

@@ -17,7 +17,7 @@ from loralab.lora.layers import LoRALayer, LoRALinear, lora_scaling
 from loralab.lora.param_groups import freeze_lora_A, loraplus_groups
 from loralab.lora.peft_format import adapter_config, peft_lora_config, to_peft_state_dict
 from loralab.lora.plain_adapter import adapter_tensors, plain_settings
-from loralab.lora.target_presets import resolve_presets
+from loralab.lora.targets import resolve_presets
 from loralab.settings.lora import SCALING_RULES, LoraSettings
 
 __all__ = [

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping, Sequence
 
 from torch import nn
 
 from loralab.lora.embedding import LoRAEmbedding
 from loralab.lora.layers import LoRALayer, LoRALinear
-from loralab.lora.target_presets import resolve_presets
+from loralab.lora.targets import matches_target, resolve_presets, unmatched_targets
 from loralab.settings.lora import LoraSettings
 
 # Which LoRA class wraps which layer type; a new adapter type is one more entry.
@@ -18,14 +17,6 @@ LORA_LAYER_TYPES: dict[type[nn.Module], type[LoRALayer]] = {nn.Linear: LoRALinea
 
 def _is_lora_layer(module: nn.Module) -> bool:
     return isinstance(module, LoRALayer)
-
-
-def matches_target(name: str, target_modules: str | Sequence[str]) -> bool:
-    """PEFT's rule: a string is a regex that must match the full name; a list matches a name
-    exactly or its last dotted parts (``"fc1"`` matches ``"encoder.fc1"``)."""
-    if isinstance(target_modules, str):
-        return re.fullmatch(target_modules, name) is not None
-    return any(name == t or name.endswith("." + t) for t in target_modules)
 
 
 def _lora_candidates(model: nn.Module) -> list[str]:
@@ -81,13 +72,6 @@ def inject_lora(model: nn.Module, settings: LoraSettings) -> list[str]:
 
 def _pattern_value(name: str, pattern: Mapping[str, float] | None, default: float) -> float:
     return next((value for key, value in (pattern or {}).items() if matches_target(name, [key])), default)
-
-
-def unmatched_targets(targets: str | Sequence[str], names: Sequence[str]) -> list[str]:
-    """The targets (a regex, or each name of a list) that match none of ``names``."""
-    if isinstance(targets, str):
-        return [] if any(matches_target(n, targets) for n in names) else [targets]
-    return [t for t in targets if not any(matches_target(n, [t]) for n in names)]
 
 
 def lora_layers(model: nn.Module) -> Iterable[tuple[str, LoRALayer]]:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from loralab.lora.inject import unmatched_targets
 from loralab.lora.peft_format import peft_lora_config
+from loralab.lora.targets import unmatched_targets
 from loralab.models.hf_loading import load_from_hub_or_folder
 from loralab.settings.lora import LoraSettings
 

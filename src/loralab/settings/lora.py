@@ -25,7 +25,7 @@ VARIANTS = ("lora", "dora")
 # pissa and olora move s B0 A0 out of the base (the base keeps the residual).
 INITS = ("default", "gaussian", "pissa", "olora")
 BASE_CHANGING_INITS = ("pissa", "olora")
-# Names for sets of targets, resolved on each network (lora/target_presets.py).
+# Names for sets of targets, resolved on each network (lora/targets.py).
 TARGET_PRESETS = ("attention", "all-linear")
 # Bounds that hold for any model loralab trains and keep a crafted run record from sizing memory.
 RANK_LIMIT = 1 << 12

@@ -1,5 +1,6 @@
-"""``model.lora.target_modules`` presets, resolved to module names on the network at hand, so the
-same value serves the TextClassifier and every transformer.
+"""Which modules ``model.lora.target_modules`` names: PEFT's matching rule for names and regexes,
+and the presets, resolved to module names on the network at hand, so the same value serves the
+TextClassifier and every transformer.
 
 ``all-linear``: every ``nn.Linear`` that ``modules_to_save`` does not train in full (the new head),
 as PEFT's ``all-linear`` leaves out the output layer. ``attention``: those among them that sit in
@@ -10,11 +11,28 @@ an attention block (a dotted name part containing ``attention`` or ``attn``: Dis
 from __future__ import annotations
 
 import dataclasses
+import re
+from collections.abc import Sequence
 
 from torch import nn
 
 from loralab.settings.checks import ConfigValueError
 from loralab.settings.lora import TARGET_PRESETS, LoraSettings
+
+
+def matches_target(name: str, target_modules: str | Sequence[str]) -> bool:
+    """PEFT's rule: a string is a regex that must match the full name; a list matches a name
+    exactly or its last dotted parts (``"fc1"`` matches ``"encoder.fc1"``)."""
+    if isinstance(target_modules, str):
+        return re.fullmatch(target_modules, name) is not None
+    return any(name == t or name.endswith("." + t) for t in target_modules)
+
+
+def unmatched_targets(targets: str | Sequence[str], names: Sequence[str]) -> list[str]:
+    """The targets (a regex, or each name of a list) that match none of ``names``."""
+    if isinstance(targets, str):
+        return [] if any(matches_target(n, targets) for n in names) else [targets]
+    return [t for t in targets if not any(matches_target(n, [t]) for n in names)]
 
 
 def _in_attention(name: str) -> bool:
@@ -24,8 +42,6 @@ def _in_attention(name: str) -> bool:
 def preset_targets(model: nn.Module, preset: str, modules_to_save: list[str]) -> list[str]:
     """The full names of the modules ``preset`` stands for on ``model``; refuses a preset that
     names nothing there, in one line with the fix."""
-    from loralab.lora.inject import matches_target
-
     linear = [
         name
         for name, module in model.named_modules()
