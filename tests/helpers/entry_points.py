@@ -4,6 +4,7 @@ this process, and the one-line refusal they must end in."""
 from __future__ import annotations
 
 import io
+import logging
 import os
 import resource
 import subprocess
@@ -35,9 +36,25 @@ def run_entry_point(*args, stdin: str | None = None, timeout: int = 300) -> subp
 
 def run_in_process(monkeypatch, capsys, script: str, *args, stdin: str = "") -> subprocess.CompletedProcess:
     """``python <script> <args>`` run in this process (the entry point's own function, errors
-    through ``run_cli``): seconds faster than a subprocess, for what ends before any training."""
+    through ``run_cli``): seconds faster than a subprocess, for what ends before any training.
+    The logging handlers a Hydra job installs on the root logger write to this test's captured
+    streams: they are closed and removed afterwards, or later tests' log lines would hit a closed file."""
     from loralab import console_scripts
 
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    try:
+        return _run_in_process(console_scripts, monkeypatch, capsys, script, *args, stdin=stdin)
+    finally:
+        for handler in [h for h in root.handlers if h not in handlers]:
+            root.removeHandler(handler)
+            handler.close()
+        root.setLevel(level)
+
+
+def _run_in_process(
+    console_scripts, monkeypatch, capsys, script: str, *args, stdin: str
+) -> subprocess.CompletedProcess:
     entry_points = {
         "train.py": console_scripts.train,
         "eval.py": console_scripts.evaluate,
