@@ -28,6 +28,11 @@ def _is_factor(name: str, factors: tuple[str, ...]) -> bool:
     return any(part in factors for part in name.split("."))
 
 
+def has_lora_factors(model: nn.Module) -> bool:
+    """Whether ``model`` holds a LoRA B (loralab's or PEFT's): what LoRA+ and LoRA-FA act on."""
+    return any(_is_factor(name, B_NAMES) for name, _ in model.named_parameters())
+
+
 def freeze_lora_A(model: nn.Module) -> int:
     """LoRA-FA: every A of ``model`` stops training; returns how many were frozen."""
     frozen = [param for name, param in model.named_parameters() if _is_factor(name, A_NAMES)]

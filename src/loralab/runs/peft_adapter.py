@@ -9,6 +9,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+from safetensors.torch import load_file, save_file
 from torch import nn
 
 from loralab.atomic_files import atomic_write, atomic_write_json
@@ -40,8 +41,6 @@ def save_peft_adapter(model: nn.Module, folder: Path, base_path: str | None) -> 
         config["base_model_name_or_path"] = base_path
         initial = getattr(model, INITIAL_FACTORS, None)
         if initial is not None:
-            from safetensors.torch import load_file, save_file
-
             tensors = convert_peft_tensors(load_file(staging / PEFT_WEIGHTS), initial)
             atomic_write(staging / PEFT_WEIGHTS, lambda tmp: save_file(tensors, str(tmp)))
             config = convert_peft_config(config)

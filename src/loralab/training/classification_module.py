@@ -12,7 +12,7 @@ from lightning.pytorch.plugins.precision import MixedPrecision
 from torch import nn
 from torchmetrics import MaxMetric
 
-from loralab.lora.param_groups import B_NAMES, freeze_lora_A, loraplus_groups
+from loralab.lora.param_groups import freeze_lora_A, has_lora_factors, loraplus_groups
 from loralab.runs.checkpoint_paths import confine_checkpoint_paths
 from loralab.settings.checks import ConfigValueError
 from loralab.training.epoch_metrics import ClassificationEpochMetrics
@@ -64,9 +64,8 @@ class TextClassificationModule(L.LightningModule):
     ) -> None:
         super().__init__()
         self.net = net
-        has_b = any(any(part in B_NAMES for part in name.split(".")) for name, _ in net.named_parameters())
         for key, value in (("lora_fa", lora_fa), ("loraplus_lr_ratio", loraplus_lr_ratio)):
-            if value not in (None, False) and not has_b:
+            if value not in (None, False) and not has_lora_factors(net):
                 raise ConfigValueError(
                     "optim", key, value, f"the model has no LoRA adapter; pick a LoRA model or unset optim.{key}"
                 )
