@@ -135,7 +135,8 @@ def test_option_composes_and_builds(group, option, tmp_path, tiny_backbones):
 def test_hparams_search_composes_with_its_sweeper(option, tmp_path):
     cfg = compose(tmp_path, [f"hparams_search={option}"])
     assert get_class(cfg.hydra.sweeper._target_)
-    assert cfg.hydra.sweeper.params, "a search with nothing to search"
+    if option != "grid":  # the grid's lists come from the command line
+        assert cfg.hydra.sweeper.params, "a search with nothing to search"
 
 
 @pytest.mark.parametrize("option", options("hydra/launcher"))

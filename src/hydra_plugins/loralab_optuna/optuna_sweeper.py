@@ -18,6 +18,8 @@ from hydra.plugins.sweeper import Sweeper
 from hydra.types import HydraContext, TaskFunction
 from omegaconf import DictConfig, OmegaConf
 
+from loralab.sweeps.job_composition import composing_once_per_group_choices
+
 
 class OptunaSweeper(Sweeper):
     def __init__(
@@ -52,7 +54,7 @@ class OptunaSweeper(Sweeper):
 
     def setup(self, *, hydra_context: HydraContext, task_function: TaskFunction, config: DictConfig) -> None:
         self.launcher = Plugins.instance().instantiate_launcher(
-            config=config, hydra_context=hydra_context, task_function=task_function
+            config=config, hydra_context=composing_once_per_group_choices(hydra_context), task_function=task_function
         )
         self.sweep_dir = Path(config.hydra.sweep.dir)
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import torch
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # compared by identity: one file read is one object, selections of it cached
 class TextSplit:
     texts: list[str]
     labels: list[int]
@@ -39,6 +39,9 @@ def seeded_permutation(n: int, seed: int) -> list[int]:
     return torch.randperm(n, generator=generator).tolist()
 
 
+# The jobs of a multirun select the same rows of the same (cached) file read: the selections, and
+# the sha256 each one caches, are made once per process.
+@functools.lru_cache(maxsize=8)
 def random_subset(split: TextSplit, max_samples: int | None, seed: int) -> TextSplit:
     """A seeded random subset (the real files are ordered by label, so the first rows would not do)."""
     if max_samples is None or max_samples >= len(split):
@@ -46,6 +49,7 @@ def random_subset(split: TextSplit, max_samples: int | None, seed: int) -> TextS
     return split.select(sorted(seeded_permutation(len(split), seed)[:max_samples]))
 
 
+@functools.lru_cache(maxsize=8)
 def train_val_split(split: TextSplit, val_fraction: float, seed: int) -> tuple[TextSplit, TextSplit]:
     """Shuffle with ``seed`` and hold out ``val_fraction`` of the rows (at least one if the fraction is > 0)."""
     if not 0.0 <= val_fraction < 1.0:

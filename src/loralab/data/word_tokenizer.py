@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
@@ -34,6 +35,14 @@ def _new_tokenizer() -> Tokenizer:
 
 
 def _tokenizer_from_vocabulary(path: Path) -> Tokenizer:
+    """``_vocabulary_tokenizer`` of ``path``, read once per process while the file is unchanged (the
+    jobs of a multirun share one base's vocabulary); nothing changes a Tokenizer once built."""
+    stat = path.stat()
+    return _vocabulary_tokenizer(path.resolve(), stat.st_size, stat.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=4)
+def _vocabulary_tokenizer(path: Path, size: int, mtime_ns: int) -> Tokenizer:
     """The tokenizer of a saved ``vocab.json``, rebuilt from its word list alone: the file is a
     whole ``tokenizers`` pipeline, and one from a handed-over folder could chain normalizers that
     grow a text until memory runs out. Only the words and their ids are taken from it."""
@@ -55,6 +64,17 @@ def _tokenizer_from_vocabulary(path: Path) -> Tokenizer:
     tokenizer.model = models.WordLevel(vocab, unk_token=UNK_TOKEN)
     tokenizer.add_special_tokens([PAD_TOKEN, UNK_TOKEN])
     return tokenizer
+
+
+@functools.lru_cache(maxsize=4)
+def _cached_tokenizer(path: Path, size: int, mtime_ns: int) -> Tokenizer:
+    """A vocabulary of loralab's own cache, read once per process while the file is unchanged."""
+    return Tokenizer.from_file(str(path))
+
+
+@functools.lru_cache(maxsize=4)
+def _tokenizer_sha256(tokenizer: Tokenizer) -> str:  # by identity: a cached Tokenizer is hashed once
+    return hashlib.sha256(tokenizer.to_str().encode()).hexdigest()
 
 
 class WordTokenizer:
@@ -96,7 +116,8 @@ class WordTokenizer:
         key = hashlib.sha256((fingerprints + settings).encode()).hexdigest()[:32]
         cached = Path(cache_dir) / "vocab" / f"{key}.json"
         if cached.is_file():
-            self._tokenizer = Tokenizer.from_file(str(cached))
+            stat = cached.stat()
+            self._tokenizer = _cached_tokenizer(cached.resolve(), stat.st_size, stat.st_mtime_ns)
             return
         tokenizer = _new_tokenizer()
         trainer = trainers.WordLevelTrainer(
@@ -115,7 +136,7 @@ class WordTokenizer:
         return atomic_write_text(Path(folder) / VOCAB_FILE, self.tokenizer.to_str())
 
     def fingerprint(self) -> str:
-        return hashlib.sha256(self.tokenizer.to_str().encode()).hexdigest()
+        return _tokenizer_sha256(self.tokenizer)
 
     def encode(self, texts: list[str]) -> list[list[int]]:
         # encode_batch_fast skips character offsets, which nothing here reads, and is faster for it.

@@ -65,8 +65,10 @@ def _train_in_folder(cfg: DictConfig, output_dir: Path) -> dict:
     restore_best_weights(trainer, module)
 
     if cfg.get("test", True):
+        started = time.perf_counter()
         trainer.test(module, datamodule=datamodule)
         metrics.update({k: v.item() for k, v in trainer.callback_metrics.items() if k.startswith("test/")})
+        metrics["test_seconds"] = round(time.perf_counter() - started, 2)
 
     if not trainer.is_global_zero:  # under DDP every process gets here; one writes the files
         return metrics
