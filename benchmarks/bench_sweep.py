@@ -98,9 +98,10 @@ def rank_alpha_rows(data_dir: str, tmp: Path) -> list[dict]:
 def variants_rows(data_dir: str, base_run: str, tmp: Path) -> list[dict]:
     sweep = ["experiment=sweep_lora_variants", f"model.pretrained={base_run}", f"paths.data_dir={data_dir}", *QUIET]
     cache = tmp / "cache_variants"
-    # One job first, so both sweeps below find the token cache warm.
-    one_job = ["model.lora.variant=lora", "model.lora.init=default", "model.lora.rank=1", "seed=1"]
-    run(["-m", *sweep, *one_job, f"hydra.sweep.dir={tmp / 'warm_up'}"], cache)
+    # One job per seed first (each seed splits off its own validation rows), so that both sweeps
+    # below find every split tokenized in the cache.
+    warm_up = ["model.lora.variant=lora", "model.lora.init=default", "model.lora.rank=1", "seed=1,2,3"]
+    run(["-m", *sweep, *warm_up, f"hydra.sweep.dir={tmp / 'warm_up'}"], cache)
     return [
         multirun_row("experiment=sweep_lora_variants, loralab's sweeper", sweep, tmp / "variants", cache),
         multirun_row(f"the same with Hydra's basic sweeper ({HYDRA_BASIC})", [*sweep, HYDRA_BASIC], tmp / "basic", cache),

@@ -36,10 +36,10 @@ def pissa_run(tmp_path_factory) -> tuple[Path, list[str], dict, torch.Tensor]:
     run_dir = root / "run"
     trained = {}
 
-    def save_and_keep_logits(net, cfg, output_dir):
+    def save_and_keep_logits(net, cfg, output_dir, settings):
         with torch.no_grad():
             trained["logits"] = net.eval()(input_ids=IDS, attention_mask=(IDS != 0).long())
-        return save_run_model(net, cfg, output_dir)
+        return save_run_model(net, cfg, output_dir, settings)
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(experiment, "save_run_model", save_and_keep_logits)

@@ -117,9 +117,9 @@ def runs(tmp_path_factory):
     nets = {}
     real_save = experiment.save_run_model
 
-    def keep_net(net, cfg, output_dir):
+    def keep_net(net, cfg, output_dir, settings):
         nets[Path(output_dir).name] = copy.deepcopy(net).eval()
-        return real_save(net, cfg, output_dir)
+        return real_save(net, cfg, output_dir, settings)
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(experiment, "save_run_model", keep_net)

@@ -4,6 +4,7 @@ few-second jobs spends its time training, not re-reading YAML. ``hydra/sweeper: 
 is ``train.yaml``'s default; ``hydra/sweeper=basic`` gives Hydra's own.
 """
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from hydra._internal.core_plugins.basic_sweeper import BasicSweeper, BasicSweeperConf
@@ -27,3 +28,7 @@ class LoralabBasicSweeper(BasicSweeper):
         super().setup(
             hydra_context=composing_once_per_group_choices(hydra_context), task_function=task_function, config=config
         )
+
+    def validate_batch_is_legal(self, batch: Sequence[Sequence[str]]) -> None:
+        """Every job composed before the first runs, as Hydra's sweeper does; the launch reuses them."""
+        self.hydra_context.config_loader.check_batch(self.config, batch)

@@ -77,6 +77,11 @@ def _tokenizer_sha256(tokenizer: Tokenizer) -> str:  # by identity: a cached Tok
     return hashlib.sha256(tokenizer.to_str().encode()).hexdigest()
 
 
+@functools.lru_cache(maxsize=4)
+def _tokenizer_vocab(tokenizer: Tokenizer) -> dict[str, int]:  # copied by its callers: shared between jobs
+    return tokenizer.get_vocab()
+
+
 class WordTokenizer:
     """Lowercased words and punctuation, ``<pad>`` = 0, ``<unk>`` = 1.
 
@@ -149,4 +154,4 @@ class WordTokenizer:
 
     @property
     def vocab(self) -> dict[str, int]:
-        return self.tokenizer.get_vocab()
+        return dict(_tokenizer_vocab(self.tokenizer))

@@ -98,11 +98,11 @@ def describe_run(settings: RunSettings, family: str, base: dict | None, adapted:
     }
 
 
-def save_run_model(net: nn.Module, cfg: DictConfig, output_dir: Path) -> dict:
+def save_run_model(net: nn.Module, cfg: DictConfig, output_dir: Path, settings: RunSettings | None = None) -> dict:
     """Write the trained network and ``run_config.json`` into the run folder; returns metrics about
-    what was written."""
+    what was written. ``settings``: ``settings_of(cfg)``, when the caller has it already."""
     output_dir = Path(output_dir)
-    settings = settings_of(cfg)
+    settings = settings or settings_of(cfg)
     family = _family(net)
     has_lora = is_peft_model(net) or next(lora_layers(net), None) is not None
     base = None

@@ -6,13 +6,15 @@ sweep mostly differ in plain values (``model.lora.rank=4 seed=2``), which Hydra 
 files are merged; so this loader lets Hydra compose each distinct set of group choices (and
 ``hydra.*`` overrides) once, and gives every job a copy with its values applied as Hydra applies
 them. ``tests/test_job_composition.py`` checks that the result equals Hydra's own, config and
-``hydra`` node alike.
+``hydra`` node alike. The configs the sweeper checks up front are kept for the launch, which then
+composes nothing.
 """
 
 from __future__ import annotations
 
 import copy
 import os
+from collections.abc import Sequence
 from typing import Any
 
 from hydra._internal.config_loader_impl import ConfigLoaderImpl, get_overrides_dirname
@@ -28,11 +30,29 @@ class ComposeOncePerGroupChoices(ConfigLoaderImpl):
     def __init__(self, config_loader: ConfigLoaderImpl) -> None:
         super().__init__(config_search_path=config_loader.get_search_path())
         self._compositions: dict[tuple, DictConfig] = {}
+        self._checked: dict[tuple, list[DictConfig]] = {}  # composed by check_batch, not launched yet
 
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()  # a launcher that pickles its loader ships it without the memory
-        state["_compositions"] = {}
+        state["_compositions"], state["_checked"] = {}, {}
         return state
+
+    def check_batch(self, master_config: DictConfig, batch: Sequence[Sequence[str]]) -> None:
+        """Compose every job of ``batch`` (a bad one raises Hydra's error before any job runs) and
+        keep each config for the launcher's ``load_sweep_config`` of the same job, once."""
+        for overrides in batch:
+            config = self.load_sweep_config(master_config, list(overrides))
+            self._checked.setdefault(self._job_key(master_config, overrides), []).append(config)
+
+    def load_sweep_config(self, master_config: DictConfig, sweep_overrides: list[str]) -> DictConfig:
+        checked = self._checked.get(self._job_key(master_config, sweep_overrides))
+        if checked:
+            return checked.pop(0)
+        return super().load_sweep_config(master_config, sweep_overrides)
+
+    @staticmethod
+    def _job_key(master_config: DictConfig, overrides: Sequence[str]) -> tuple:
+        return (id(master_config), tuple(overrides), os.getcwd())
 
     def _load_configuration_impl(
         self,

@@ -13,14 +13,15 @@ from loralab.data.content_checks import content_not_quoted
 from loralab.instantiate import instantiate
 from loralab.models.pretrained import resolve_weights_file
 from loralab.runs.resume import data_named_by_folder
-from loralab.settings import TextClassifierModel, TransformerModel, settings_of
+from loralab.settings import RunSettings, TextClassifierModel, TransformerModel, settings_of
 from loralab.training.classification_module import TextClassificationModule
 from loralab.training.model_builders import add_adapters, build_net, build_tokenizer, compiled
 
 
-def build_datamodule(cfg: DictConfig) -> TextClassificationDataModule:
-    """The DataModule with its data loaded and tokenizer fitted (the model's size depends on it)."""
-    settings = settings_of(cfg)
+def build_datamodule(cfg: DictConfig, settings: RunSettings | None = None) -> TextClassificationDataModule:
+    """The DataModule with its data loaded and tokenizer fitted (the model's size depends on it).
+    ``settings``: ``settings_of(cfg)``, when the caller has it already (a sweep job's few seconds)."""
+    settings = settings or settings_of(cfg)
     with content_not_quoted(data_named_by_folder(settings.paths.output_dir)):
         datamodule = TextClassificationDataModule(settings.data, build_tokenizer(settings.model, settings.data))
         datamodule.prepare_data()
@@ -42,10 +43,12 @@ def frozen_base_path(model: TextClassifierModel | TransformerModel, output_dir: 
     return os.path.relpath(Path(source).resolve(), Path(output_dir).resolve())
 
 
-def build_module(cfg: DictConfig, datamodule: TextClassificationDataModule) -> TextClassificationModule:
+def build_module(
+    cfg: DictConfig, datamodule: TextClassificationDataModule, settings: RunSettings | None = None
+) -> TextClassificationModule:
     """The LightningModule: network, adapters, optimizer and schedule. A LoRA run's checkpoints
-    hold only what trains (the frozen base is what the run is built from)."""
-    settings = settings_of(cfg)
+    hold only what trains (the frozen base is what the run is built from). ``settings`` as above."""
+    settings = settings or settings_of(cfg)
     model = settings.model
     lora = model.lora is not None
     net = build_net(model, datamodule.num_classes, datamodule.tokenizer)

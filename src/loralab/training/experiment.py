@@ -19,7 +19,7 @@ from loralab.runs.resume import check_checkpoint
 from loralab.runs.run_info import write_run_info
 from loralab.runs.run_lock import run_folder_lock
 from loralab.runs.run_model import save_run_model
-from loralab.settings import settings_of
+from loralab.settings import RunSettings, settings_of
 from loralab.training.components import build_datamodule, build_module, build_trainer
 from loralab.training.config_checks import check_required_keys
 from loralab.training.hardware_check import check_hardware
@@ -35,18 +35,18 @@ def train(cfg: DictConfig) -> dict:
     and the machine's devices against it before anything loads, and the run folder is locked while the
     run writes into it."""
     check_required_keys(cfg)
-    settings_of(cfg)  # every value checked, or one line naming the key
+    settings = settings_of(cfg)  # every value checked, or one line naming the key
     check_hardware(cfg)
     with run_folder_lock(cfg.paths.output_dir):
-        return _train_in_folder(cfg, Path(cfg.paths.output_dir))
+        return _train_in_folder(cfg, settings, Path(cfg.paths.output_dir))
 
 
-def _train_in_folder(cfg: DictConfig, output_dir: Path) -> dict:
+def _train_in_folder(cfg: DictConfig, settings: RunSettings, output_dir: Path) -> dict:
     L.seed_everything(cfg.seed, workers=True)
-    datamodule = build_datamodule(cfg)
+    datamodule = build_datamodule(cfg, settings)
     datamodule.tokenizer.save(output_dir)
     write_run_info(output_dir, datamodule.data_source, datamodule.data_fingerprints)
-    module = build_module(cfg, datamodule)
+    module = build_module(cfg, datamodule, settings)
     counts = count_parameters(module.net)
     log.info(
         "trainable params: %d || all params: %d || trainable%%: %.4f",
@@ -72,7 +72,7 @@ def _train_in_folder(cfg: DictConfig, output_dir: Path) -> dict:
 
     if not trainer.is_global_zero:  # under DDP every process gets here; one writes the files
         return metrics
-    metrics.update(save_run_model(module.net, cfg, output_dir))
+    metrics.update(save_run_model(module.net, cfg, output_dir, settings))
     metrics.update(counts)
     metrics.update(
         {
