@@ -12,6 +12,8 @@ from loralab.cli_errors import run_cli
 from loralab.sweeps.summary import main as summary_main
 from loralab.training.experiment import train
 
+pytestmark = pytest.mark.xdist_group("finished_run")  # one worker builds the module's runs
+
 
 @pytest.fixture(scope="module")
 def finished(tmp_path_factory):

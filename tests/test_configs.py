@@ -45,7 +45,9 @@ def test_every_group_and_experiment_is_covered():
     groups = {path.name for path in CONFIG_DIR.iterdir() if path.is_dir()}
     assert groups == set(OBJECT_GROUPS) | {"experiment", "hydra", "hparams_search"}
     assert {f"{group}/{option}.yaml" for group, option in CASES} == {
-        str(path.relative_to(CONFIG_DIR)) for group in [*OBJECT_GROUPS, "experiment"] for path in (CONFIG_DIR / group).glob("*.yaml")
+        str(path.relative_to(CONFIG_DIR))
+        for group in [*OBJECT_GROUPS, "experiment"]
+        for path in (CONFIG_DIR / group).glob("*.yaml")
     }
 
 

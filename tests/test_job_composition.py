@@ -62,7 +62,9 @@ def test_a_job_from_memory_equals_hydra_s_composition(hydra_loader, master, over
 
 def test_jobs_that_differ_in_values_share_one_composition_and_not_one_object(hydra_loader, master):
     ours = ComposeOncePerGroupChoices(hydra_loader)
-    jobs = [ours.load_sweep_config(master, [*SWEEP, f"model.lora.rank={r}", f"seed={s}"]) for r in (1, 2) for s in (1, 2)]
+    jobs = [
+        ours.load_sweep_config(master, [*SWEEP, f"model.lora.rank={r}", f"seed={s}"]) for r in (1, 2) for s in (1, 2)
+    ]
     assert len(ours._compositions) == 1
     assert [(j.model.lora.rank, j.seed) for j in jobs] == [(1, 1), (1, 2), (2, 1), (2, 2)]
     assert [list(j.hydra.overrides.task)[-1] for j in jobs] == ["seed=1", "seed=2", "seed=1", "seed=2"]

@@ -20,6 +20,8 @@ from loralab.settings import LoraSettings
 from loralab.training.experiment import train
 from loralab.training.model_builders import compiled
 
+pytestmark = pytest.mark.xdist_group("peft_run")  # one worker builds the module's runs
+
 CONFIG_DIR = PROJECT_ROOT / "conf"
 
 

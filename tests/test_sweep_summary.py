@@ -25,7 +25,7 @@ from loralab.sweeps.plot import MIN_ACCURACY_SPAN, sweep_figure
 from loralab.sweeps.summary import group_rows
 
 # Runs the entry points in subprocesses: the full suite, not the fast tier (CONTRIBUTING.md).
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("sweep_summary")]  # one worker builds the module's runs
 
 
 def run_train(args, tmp_path, timeout=600):

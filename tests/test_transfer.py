@@ -22,6 +22,8 @@ from loralab.runs.open_run import open_run
 from loralab.settings import LoraSettings
 from loralab.training.experiment import train
 
+pytestmark = pytest.mark.xdist_group("transfer_runs")  # one worker builds the module's runs
+
 CONFIG_DIR = PROJECT_ROOT / "conf"
 
 

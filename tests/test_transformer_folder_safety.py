@@ -28,7 +28,10 @@ from loralab.tools.prediction import predict_texts
 from loralab.training import experiment
 
 # Trains several runs and starts entry points in subprocesses: the full suite (CONTRIBUTING.md).
-pytestmark = pytest.mark.integration
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.xdist_group("transformer_runs"),
+]  # one worker builds the module's runs
 
 TEXTS = ["great superb film", "awful waste of a plot", "the actors and the story", "Ünïcode 中文 [SEP] text!!"]
 
